@@ -13,13 +13,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-COMMANDS = {
-    "validate": "load, validate and resolve specs and print diagnostics",
-    "schema": "print the JSON Schema of the spec kinds",
-    "crds": "write the CustomResourceDefinitions of the spec kinds",
-    "compile": "compile specs into a Tekton tree for Argo CD",
-    "run": "run a job of a compiled service locally",
-}
+# name -> one-line help, in the order ``--help`` lists them.
+COMMANDS: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
