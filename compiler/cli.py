@@ -14,11 +14,15 @@ import traceback
 from collections.abc import Sequence
 
 # name -> one-line help, in the order ``--help`` lists them.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "validate": "Load, validate and resolve specs and print diagnostics.",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="odahu-batch", description="Batch inference on Tekton, GitOps style.")
+    parser = argparse.ArgumentParser(
+        prog="odahu-batch", description="Batch inference on Tekton, GitOps style."
+    )
     subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"compiler.commands.{name}")

@@ -83,19 +83,34 @@ def render_text(diags: Sequence[Diagnostic], sources: dict[str, str] | None = No
 
 
 def render_json(diags: Sequence[Diagnostic]) -> str:
-    return json.dumps(
-        [
-            {
-                "file": d.location.file,
-                "line": d.location.line,
-                "col": d.location.col,
-                "severity": d.severity,
-                "code": d.code,
-                "message": d.message,
-                "field": d.field,
-                "hint": d.hint,
-            }
-            for d in diags
-        ],
-        indent=2,
-    ) + "\n"
+    return (
+        json.dumps(
+            [
+                {
+                    "file": d.location.file,
+                    "line": d.location.line,
+                    "col": d.location.col,
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                    "field": d.field,
+                    "hint": d.hint,
+                }
+                for d in diags
+            ],
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def did_you_mean(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """``did you mean 'x'?`` for the closest candidate, or None when nothing is close."""
+    import difflib
+
+    pool = sorted(set(candidates))
+    match = difflib.get_close_matches(name, pool, n=1, cutoff=cutoff)
+    if not match:
+        lowered = {c.lower(): c for c in pool}
+        match = [lowered[name.lower()]] if name.lower() in lowered else []
+    return f"did you mean '{match[0]}'?" if match else None

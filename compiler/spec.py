@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from compiler.units import DNS1123_LABEL, DNS1123_SUBDOMAIN, check_quantity, parse_duration
 
@@ -53,6 +53,13 @@ def _subdomain(value: str) -> str:
     return value
 
 
+def _number_as_text(value: object) -> object:
+    # YAML reads `cpu: 1` and ODAHU's `version: 1` as numbers; Kubernetes and ODAHU take them as text.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -60,13 +67,41 @@ def _non_empty(value: str) -> str:
 
 
 Duration = Annotated[str, AfterValidator(_duration)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
+Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
 Label = Annotated[str, AfterValidator(_label)]
 K8sName = Annotated[str, AfterValidator(_subdomain)]
 NonEmpty = Annotated[str, AfterValidator(_non_empty)]
 
 
 # --- Connection -------------------------------------------------------------------------------
+
+
+# The credential fields a Secret may provide, by connection type: the keys of ``SecretRef.keys``.
+# A field left out of ``keys`` is read from the Secret key of the same name.
+CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "s3": ("accessKeyID", "secretAccessKey", "sessionToken"),
+    "gcs": ("serviceAccountKey",),
+    "azureblob": ("sasURL", "accountKey"),
+    "local": (),
+}
+# Which of those a Secret must provide (azureblob: one of the two, sasURL unless accountKey is mapped).
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "s3": ("accessKeyID", "secretAccessKey"),
+    "gcs": ("serviceAccountKey",),
+    "azureblob": ("sasURL",),
+    "local": (),
+}
+
+
+def credential_keys(connection_type: str, ref: SecretRef) -> dict[str, str]:
+    """Credential field -> Secret key, with the defaults filled in (the resolved view of ``keys``)."""
+    if connection_type == "azureblob" and "accountKey" in ref.keys:
+        required: tuple[str, ...] = ("accountKey",)
+    else:
+        required = REQUIRED_CREDENTIALS.get(connection_type, ())
+    keys = {name: name for name in required}
+    keys.update(ref.keys)
+    return dict(sorted(keys.items()))
 
 
 class SecretRef(_Spec):
@@ -85,9 +120,15 @@ class Credentials(_Spec):
 
     @model_validator(mode="after")
     def _one_way(self) -> Credentials:
-        chosen = [n for n, on in (("secretRef", self.secretRef is not None),
-                                  ("workloadIdentity", self.workloadIdentity),
-                                  ("anonymous", self.anonymous)) if on]
+        chosen = [
+            n
+            for n, on in (
+                ("secretRef", self.secretRef is not None),
+                ("workloadIdentity", self.workloadIdentity),
+                ("anonymous", self.anonymous),
+            )
+            if on
+        ]
         if len(chosen) != 1:
             raise ValueError("expected exactly one of secretRef, workloadIdentity: true, anonymous: true")
         return self
@@ -101,6 +142,7 @@ class ConnectionSpec(_Spec):
     pathStyle: bool | None = None
     project: str | None = None
     description: str | None = None
+    webUILink: str | None = None
     credentials: Credentials | None = None
 
 
@@ -114,7 +156,7 @@ class ConnectionReference(_Spec):
 
 class ModelMeta(_Spec):
     name: NonEmpty
-    version: NonEmpty
+    version: Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_non_empty)]
 
 
 class RemoteModel(_Spec):

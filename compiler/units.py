@@ -8,6 +8,7 @@ Argo CD would otherwise report the difference as drift.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -34,7 +35,9 @@ def parse_duration(text: str) -> int:
         return 0
     body = text.lstrip("+")
     if not body or body.startswith("-"):
-        raise ValueError(f"invalid duration {text!r}: expected a non-negative Go duration such as 90s or 1h30m")
+        raise ValueError(
+            f"invalid duration {text!r}: expected a non-negative Go duration such as 90s or 1h30m"
+        )
     pos, total = 0, Decimal(0)
     while pos < len(body):
         match = _DURATION_PART.match(body, pos)
@@ -93,3 +96,70 @@ def check_quantity(text: str) -> Decimal:
     if not isinstance(value, Decimal) or value < 0:
         raise ValueError(f"invalid quantity {text!r}: expected a non-negative Kubernetes quantity")
     return value
+
+
+@dataclass(frozen=True)
+class StorageURI:
+    """A connection URI taken apart: ``bucket`` is the S3/GCS bucket or the Azure container
+    (empty for local), ``path`` the prefix inside it without surrounding slashes (for local: the
+    folder, absolute or relative to the working directory of the run), ``account`` the Azure
+    storage account when the URI names one."""
+
+    bucket: str
+    path: str
+    account: str = ""
+
+
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_AZURE_HOST = re.compile(r"^([a-z0-9]{3,24})\.blob\.[a-z0-9.-]+$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+URI_FORMS = {
+    "s3": "s3://BUCKET/PATH",
+    "gcs": "gs://BUCKET/PATH",
+    "azureblob": "https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH or CONTAINER/PATH",
+    "local": "file:///ABSOLUTE/PATH or a folder relative to the working directory",
+}
+
+
+def parse_storage_uri(connection_type: str, uri: str) -> StorageURI:
+    """Split a connection URI; ValueError says which form the type expects."""
+    form = URI_FORMS.get(connection_type, "?")
+    if any(c.isspace() for c in uri) or not uri:
+        raise ValueError(f"invalid {connection_type} URI {uri!r}: expected {form} without spaces")
+    if connection_type in ("s3", "gcs"):
+        scheme = "s3://" if connection_type == "s3" else "gs://"
+        if not uri.startswith(scheme):
+            raise ValueError(f"invalid {connection_type} URI {uri!r}: expected {form}")
+        return _bucket_and_path(uri[len(scheme) :], connection_type, uri, form)
+    if connection_type == "azureblob":
+        if uri.startswith("https://") or uri.startswith("http://"):
+            host, _, rest = uri.split("://", 1)[1].partition("/")
+            match = _AZURE_HOST.match(host)
+            if match is None:
+                raise ValueError(
+                    f"invalid azureblob URI {uri!r}: expected {form}; "
+                    "for an emulator or custom host put it in 'endpoint' and write CONTAINER/PATH"
+                )
+            found = _bucket_and_path(rest, connection_type, uri, form)
+            return StorageURI(found.bucket, found.path, match.group(1))
+        if _SCHEME.match(uri):
+            raise ValueError(f"invalid azureblob URI {uri!r}: expected {form}")
+        return _bucket_and_path(uri, connection_type, uri, form)
+    if connection_type == "local":
+        if uri.startswith("file://"):
+            path = uri[len("file://") :]
+            if not path.startswith("/"):
+                raise ValueError(f"invalid local URI {uri!r}: expected file:///ABSOLUTE/PATH (three slashes)")
+            return StorageURI("", path.rstrip("/") or "/")
+        if _SCHEME.match(uri):
+            raise ValueError(f"invalid local URI {uri!r}: expected {form}")
+        return StorageURI("", uri.rstrip("/") or "/")
+    raise ValueError(f"unknown connection type {connection_type!r}")
+
+
+def _bucket_and_path(rest: str, connection_type: str, uri: str, form: str) -> StorageURI:
+    bucket, _, path = rest.partition("/")
+    what = "container" if connection_type == "azureblob" else "bucket"
+    if not bucket or not _BUCKET.match(bucket):
+        raise ValueError(f"invalid {connection_type} URI {uri!r}: no valid {what} name; expected {form}")
+    return StorageURI(bucket, path.strip("/"))
