@@ -16,6 +16,8 @@ from collections.abc import Sequence
 # name -> one-line help, in the order ``--help`` lists them.
 COMMANDS: dict[str, str] = {
     "validate": "Load, validate and resolve specs and print diagnostics.",
+    "schema": "Print the JSON Schema of the spec kinds (for editors).",
+    "crds": "Write the CustomResourceDefinitions of the spec kinds.",
 }
 
 

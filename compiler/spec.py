@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from compiler.units import DNS1123_LABEL, DNS1123_SUBDOMAIN, check_quantity, parse_duration
 
@@ -23,7 +31,8 @@ SERVICE_ID_MAX = 53
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # Attribute docstrings become the descriptions in the JSON Schema and the CRDs.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
 def _duration(value: str) -> str:
@@ -66,11 +75,36 @@ def _non_empty(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
-Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
-Label = Annotated[str, AfterValidator(_label)]
-K8sName = Annotated[str, AfterValidator(_subdomain)]
-NonEmpty = Annotated[str, AfterValidator(_non_empty)]
+# The JSON Schema of each scalar type says what its validator accepts, so editors agree with it.
+DURATION_PATTERN = r"^(0|\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"
+LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+QUANTITY_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string"}, {"type": "number"}],
+    "description": "A Kubernetes quantity such as 500m, 2, 1Gi or 512Mi.",
+}
+
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "description": "A Go duration: 90s, 30m, 1h30m."}
+    ),
+]
+Quantity = Annotated[
+    str, BeforeValidator(_number_as_text), AfterValidator(_quantity), WithJsonSchema(QUANTITY_SCHEMA)
+]
+Label = Annotated[
+    str,
+    AfterValidator(_label),
+    WithJsonSchema({"type": "string", "pattern": LABEL_PATTERN, "maxLength": 63}),
+]
+K8sName = Annotated[
+    str,
+    AfterValidator(_subdomain),
+    WithJsonSchema({"type": "string", "pattern": SUBDOMAIN_PATTERN, "maxLength": 253}),
+]
+NonEmpty = Annotated[str, AfterValidator(_non_empty), WithJsonSchema({"type": "string", "minLength": 1})]
 
 
 # --- Connection -------------------------------------------------------------------------------
@@ -105,18 +139,26 @@ def credential_keys(connection_type: str, ref: SecretRef) -> dict[str, str]:
 
 
 class SecretRef(_Spec):
-    """A Kubernetes Secret in the run's namespace; ``keys`` maps a credential field to a key of it."""
+    """A Kubernetes Secret in the run's namespace that holds the connection's credentials."""
 
     name: K8sName
+    """The Secret's name."""
     keys: dict[str, NonEmpty] = Field(default_factory=dict)
+    """Credential field -> key in the Secret. s3: accessKeyID, secretAccessKey, sessionToken; gcs:
+    serviceAccountKey; azureblob: sasURL or accountKey. A required field left out is read from the
+    Secret key of the same name."""
 
 
 class Credentials(_Spec):
     """Exactly one way to authenticate. Omitted credentials mean the pod's ambient identity."""
 
     secretRef: SecretRef | None = None
+    """Read the credentials from a Kubernetes Secret."""
     workloadIdentity: bool = False
+    """No secret: the run's service account is bound to a cloud identity (IRSA, GKE or Azure workload
+    identity)."""
     anonymous: bool = False
+    """No credentials at all (public buckets, emulators)."""
 
     @model_validator(mode="after")
     def _one_way(self) -> Credentials:
@@ -135,41 +177,74 @@ class Credentials(_Spec):
 
 
 class ConnectionSpec(_Spec):
+    """Where models and data live. Credentials only by reference: never inline."""
+
     type: Literal["s3", "gcs", "azureblob", "local"]
+    """The storage kind. local is a folder of the machine that runs the job (local runs and tests)."""
     uri: NonEmpty
+    """s3://BUCKET/PATH, gs://BUCKET/PATH, https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH or
+    ODAHU's CONTAINER/PATH for azureblob, file:///ABSOLUTE/PATH or a folder relative to the working
+    directory of the run for local."""
     region: str | None = None
+    """The AWS region of the bucket, or the GCS location."""
     endpoint: str | None = None
+    """A custom http(s) endpoint: S3-compatible stores, emulators, an Azure account's blob endpoint."""
     pathStyle: bool | None = None
+    """S3 path-style addressing (MinIO and most emulators need it)."""
     project: str | None = None
+    """The GCP project (project number) that owns new buckets."""
     description: str | None = None
+    """Free text."""
     webUILink: str | None = None
+    """A link to the storage's web console (ODAHU's field; informational)."""
     credentials: Credentials | None = None
+    """How the run authenticates; omitted means the pod's ambient identity."""
 
 
 # --- InferenceService / InferenceJob ----------------------------------------------------------
 
 
 class ConnectionReference(_Spec):
+    """A folder (or object) on a Connection."""
+
     connection: NonEmpty
+    """The Connection's name."""
     path: str | None = None
+    """A path inside the connection's URI, which it extends."""
 
 
 class ModelMeta(_Spec):
     name: NonEmpty
-    version: Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_non_empty)]
+    version: Annotated[
+        str,
+        BeforeValidator(_number_as_text),
+        AfterValidator(_non_empty),
+        WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]}),
+    ]
+    """The model version; ODAHU's number form (version: 1) reads as the string "1"."""
 
 
 class RemoteModel(_Spec):
+    """A model downloaded before the predictor starts: a folder, or a .tar.gz / .zip to unpack."""
+
     modelConnection: NonEmpty
+    """The Connection that stores the model."""
     modelPath: str | None = None
+    """The model's folder or archive inside the connection."""
 
 
 class LocalModel(_Spec):
+    """A model baked into the predictor image."""
+
     modelPath: NonEmpty
+    """The model's absolute path inside the image."""
     meta: ModelMeta
+    """The model's name and version (a remote model has them in odahuflow.project.yaml)."""
 
 
 class ModelSource(_Spec):
+    """Exactly one of remote and local."""
+
     remote: RemoteModel | None = None
     local: LocalModel | None = None
 
@@ -184,6 +259,7 @@ class ResourceList(_Spec):
     cpu: Quantity | None = None
     memory: Quantity | None = None
     gpu: Quantity | None = None
+    """GPUs, as BatchSettings.gpuResourceName (default nvidia.com/gpu)."""
 
 
 class ResourceRequirements(_Spec):
@@ -208,24 +284,38 @@ class Triggers(_Spec):
 
 
 class InferenceServiceSpec(_Spec):
+    """A predictor image and its model: what every job of the service runs (ODAHU's fields)."""
+
     image: NonEmpty
+    """The predictor image."""
     command: Annotated[list[NonEmpty], Field(min_length=1)]
+    """The predictor's command (required, as in ODAHU)."""
     args: list[str] = Field(default_factory=list)
     modelRegistry: ModelSource
     dataSource: ConnectionReference | None = None
+    """The default input folder of the service's jobs."""
     outputDestination: ConnectionReference | None = None
+    """The default output folder of the service's jobs."""
     triggers: Triggers = Field(default_factory=Triggers)
     nodeSelector: dict[str, str] = Field(default_factory=dict)
+    """Node labels for the run's pod; a job may replace them."""
     resources: ResourceRequirements | None = None
+    """Resources of the predictor step only (helper steps get BatchSettings.helperResources)."""
     timeout: Duration | None = None
+    """The longest a run may take; default BatchSettings.defaultTimeout."""
     parallelism: Annotated[int, Field(ge=1, le=256)] = 1
+    """How many shards a run's input is split into."""
 
 
 class InferenceJobSpec(_Spec):
+    """One run of a service; every field but the service defaults from the service."""
+
     inferenceServiceId: NonEmpty
+    """The InferenceService to run."""
     dataSource: ConnectionReference | None = None
     outputDestination: ConnectionReference | None = None
     requestId: str | None = None
+    """The id of the run's feedback records; derived from the job when omitted."""
     nodeSelector: dict[str, str] | None = None
     resources: ResourceRequirements | None = None
     timeout: Duration | None = None
@@ -237,7 +327,9 @@ class InferenceJobSpec(_Spec):
 
 class Images(_Spec):
     python: NonEmpty = "docker.io/library/python:3.12-slim"
+    """The image of the helper steps (validation, feedback logging)."""
     rclone: NonEmpty = "docker.io/rclone/rclone:1.75.2"
+    """The image of the storage steps."""
 
 
 class FeedbackSettings(_Spec):
@@ -273,18 +365,29 @@ class HelperResources(_Spec):
 
 
 class BatchSettingsSpec(_Spec):
+    """Project-wide settings; at most one per project, and every field has a default."""
+
     namespace: Label = "odahu-batch"
+    """The namespace of the generated resources."""
     serviceAccount: K8sName = "odahu-batch-runner"
+    """The service account of the runs (workload identity binds to it)."""
     triggerServiceAccount: K8sName = "odahu-batch-triggers"
+    """The service account of the webhook's EventListener."""
     images: Images = Field(default_factory=Images)
     gpuResourceName: NonEmpty = "nvidia.com/gpu"
+    """The extended resource that resources.*.gpu maps to."""
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     defaultTimeout: Duration = "1h"
+    """The timeout of a job whose job and service set none."""
     tolerations: list[Toleration] = Field(default_factory=list)
+    """Tolerations of every run's pod."""
     helperResources: HelperResources = Field(default_factory=HelperResources)
+    """Resources of the helper steps (never a GPU)."""
     validation: ValidationPolicy = Field(default_factory=ValidationPolicy)
     allowLocalConnections: bool = False
+    """Allow local connections when compiling for a cluster (for local runs and tests)."""
     maxParallelShards: Annotated[int, Field(ge=1, le=256)] = 8
+    """The most shards of one run that execute at once."""
 
 
 SPEC_MODELS: dict[str, type[_Spec]] = {
@@ -299,6 +402,7 @@ Kind = Literal["Connection", "InferenceService", "InferenceJob", "BatchSettings"
 
 class Metadata(_Spec):
     name: Label
+    """The document's name, unique per kind (a service's at most 53 characters)."""
     namespace: Label | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
