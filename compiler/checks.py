@@ -107,7 +107,7 @@ def _connection(spec: ConnectionSpec, raw: RawDocument) -> list[Diagnostic]:
                     "E210",
                     path,
                     f"spec.credentials.secretRef.keys: '{name}' is not a credential of "
-                    f"a {spec.type} connection",
+                    f"{'an' if spec.type in ('s3', 'azureblob') else 'a'} {spec.type} connection",
                     key=True,
                     hint=guess or f"expected one of: {', '.join(allowed)}",
                 )

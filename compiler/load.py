@@ -146,7 +146,9 @@ def _read(file: str, diags: list[Diagnostic]) -> str | None:
         )
         return None
     if b"\0" in blob:
-        diags.append(_binary(file, "it contains NUL bytes"))
+        at = blob.index(b"\0")
+        line, col = blob[:at].count(b"\n") + 1, at - (blob.rfind(b"\n", 0, at) + 1) + 1
+        diags.append(_binary(file, "it contains NUL bytes", line, col))
         return None
     try:
         text = blob.decode("utf-8-sig")
@@ -234,7 +236,7 @@ def _document(
     if node is None:
         return None
     if not isinstance(node, CommentedMap):
-        line, col = _node_pos(node)
+        line, col = _node_pos(node) if hasattr(node, "lc") else _document_start(text_lines, index)
         what = _type_word(node)
         diags.append(
             Diagnostic(
@@ -254,6 +256,21 @@ def _document(
     diags.extend(builder.diags)
     builder.values[()] = Span(node.lc.line + 1, node.lc.col + 1)
     return RawDocument(file, index, data, builder.keys, builder.values)
+
+
+def _document_start(lines: list[str], index: int) -> tuple[int, int]:
+    """Where document ``index`` starts, for a scalar document (which carries no position)."""
+    # Only reached for a document that is already an error, so parsing the text again costs nothing.
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i, node in enumerate(yaml.compose_all("\n".join(lines))):
+                if i == index and node is not None:
+                    return node.start_mark.line + 1, node.start_mark.column + 1
+    except (YAMLError, RecursionError):
+        pass
+    return 1, 1
 
 
 def _node_pos(node: Any) -> tuple[int, int]:
@@ -333,7 +350,12 @@ class _Builder:
             here = (*path, key)
             if pos is not None:
                 self.keys[here] = Span(pos[0] + 1, pos[1] + 1, pos[1] + 1 + len(key))
-                self.values[here] = Span(pos[2] + 1, pos[3] + 1, self._end(value, pos[2], pos[3]))
+                # An empty value has no token of its own; ruamel reports the next token's position.
+                self.values[here] = (
+                    self.keys[here]
+                    if value is None
+                    else Span(pos[2] + 1, pos[3] + 1, self._end(value, pos[2], pos[3]))
+                )
             out[key] = self.convert(value, here, depth + 1)
         return out
 

@@ -196,7 +196,8 @@ def _one(
             or (f"expected one of: {', '.join(allowed)}" if allowed else None),
             field=dotted,
         )
-    location = raw.locate(path)
+    # A rule about a whole mapping or list (exactly one of ...) points at its key, not its first item.
+    location = raw.locate(path, key=isinstance(found, dict | list) and kind not in _TYPE_WORDS)
     if kind in _TYPE_WORDS:
         expected = _TYPE_WORDS[kind]
         if kind in ("model_type", "dict_type") and found is None:

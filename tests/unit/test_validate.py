@@ -134,7 +134,7 @@ def test_exactly_one_model_source() -> None:
         "    remote: {modelConnection: store}\n    local: {modelPath: /m, meta: {name: a, version: '1'}}\n",
     )
     _, diags = validated(text)
-    assert where(diags) == [("E208", 9, 5)]
+    assert where(diags) == [("E208", 8, 3)]
 
 
 def test_local_model_needs_meta() -> None:
