@@ -1,0 +1,157 @@
+"""Static Tekton admission rules for generated documents.
+
+``check_documents(docs)`` returns every :class:`Violation` of the rules in
+``shared/notes/tekton-rules.md`` (Tekton Pipelines v1.15.0, Triggers v0.37.0) that can be decided
+from the documents alone, under the default feature flags of rule 0.3 (``enable-api-fields: beta``,
+step actions on; param enums, CEL when-expressions, artifacts and the concise resolver syntax off).
+The compiler runs it as a guard on everything it writes; tests use it as an oracle. It is pure and
+linear in the size of the documents.
+
+Defaults of rule 0.4 are emulated where a rule depends on them, without copying the documents:
+ParamSpec and result ``type`` inference, ``taskRef.kind: Task``, ``timeouts.pipeline: 1h``,
+``bindings[].kind: TriggerBinding`` and ``kubernetesResource.replicas: 1``. A Triggers
+``resourcetemplates`` entry that is a TaskRun or PipelineRun is checked as well, after replacing
+``$(tt.params.*)`` and ``$(uid)`` as Triggers would.
+
+Rule ids: ``R<n>`` is rule n of tekton-rules.md; ``S1``-``S3`` are the security rules of its
+section 7, enforced here as project rules; ``L1`` is the client-side-apply size limit of section 8;
+``R0`` flags a Tekton document whose apiVersion/kind this checker does not know (so nothing
+slips through unchecked).
+
+Covered: R1-R31, R34-R50, R52-R62, S1-S3, L1, with these parts left out:
+
+* R27/R47/R57/R58: whether the referenced Task, Pipeline, TriggerTemplate or binding exists in the
+  cluster (needs the cluster; the compiler's own reference checks cover what it writes).
+* R46, R44: result types of a task given by ``taskRef`` are unknown; only embedded specs are checked.
+* R45: CEL is not compiled (CEL when-expressions are alpha and always rejected here).
+* R54: duplicate names across *all* bindings of a trigger are a runtime error that needs the
+  referenced bindings; duplicates inside one binding are checked.
+* Section 8 results size (4096 bytes): what a step writes is not statically knowable.
+
+Not covered: R32 (needs the cluster's ``default-forbidden-env``), R33 and R51 (update rules need
+the live object; the GitOps answer is content-hashed run names).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from compiler.tekton_rules_base import (
+    DNS1035_LABEL_RE,
+    Sink,
+    Violation,
+    as_map,
+    as_str,
+    is_dns_subdomain,
+    ptr,
+)
+from compiler.tekton_rules_pipeline import check_pipeline_spec
+from compiler.tekton_rules_runs import check_pipelinerun, check_taskrun
+from compiler.tekton_rules_task import check_task_spec
+from compiler.tekton_rules_triggers import (
+    check_eventlistener,
+    check_interceptor,
+    check_trigger,
+    check_triggerbinding,
+    check_triggertemplate,
+)
+
+__all__ = ["MAX_CLIENT_SIDE_APPLY_BYTES", "Violation", "check_documents"]
+
+MAX_CLIENT_SIDE_APPLY_BYTES = 262144
+_GENERATED_SUFFIX = "x" * 5  # the apiserver appends 5 characters to generateName
+_PIPELINES, _TRIGGERS, _INTERCEPTORS = (
+    "tekton.dev/v1",
+    "triggers.tekton.dev/v1beta1",
+    "triggers.tekton.dev/v1alpha1",
+)
+_TEKTON_GROUPS = ("tekton.dev/", "triggers.tekton.dev/")
+_SIZE_EXEMPT = ("ServerSideApply=true", "Replace=true")
+
+_Check = Callable[[Mapping[str, Any], Sink], None]
+_CHECKS: Mapping[tuple[str, str], _Check] = {
+    (_PIPELINES, "Task"): lambda doc, sink: check_task_spec(as_map(doc.get("spec")), "/spec", sink),
+    (_PIPELINES, "TaskRun"): check_taskrun,
+    (_PIPELINES, "Pipeline"): lambda doc, sink: check_pipeline_spec(as_map(doc.get("spec")), "/spec", sink),
+    (_PIPELINES, "PipelineRun"): check_pipelinerun,
+    (_TRIGGERS, "TriggerTemplate"): check_triggertemplate,
+    (_TRIGGERS, "TriggerBinding"): check_triggerbinding,
+    (_TRIGGERS, "ClusterTriggerBinding"): check_triggerbinding,
+    (_TRIGGERS, "Trigger"): check_trigger,
+    (_TRIGGERS, "EventListener"): check_eventlistener,
+    (_INTERCEPTORS, "Interceptor"): check_interceptor,
+    (_INTERCEPTORS, "ClusterInterceptor"): check_interceptor,
+}
+_SUBDOMAIN_NAMED = frozenset(
+    {
+        "Task",
+        "TaskRun",
+        "Pipeline",
+        "PipelineRun",
+        "TriggerTemplate",
+        "TriggerBinding",
+        "ClusterTriggerBinding",
+        "Trigger",
+    }
+)
+
+
+def check_documents(docs: Sequence[Mapping[str, Any]]) -> list[Violation]:
+    """Every violation in ``docs`` (Kubernetes objects as plain data), in document order."""
+    out: list[Violation] = []
+    for doc in docs:
+        if isinstance(doc, Mapping):
+            _check_document(doc, out)
+    return out
+
+
+def _check_document(doc: Mapping[str, Any], out: list[Violation]) -> None:
+    api_version, kind = as_str(doc.get("apiVersion")), as_str(doc.get("kind"))
+    meta = as_map(doc.get("metadata"))
+    sink = Sink(kind, as_str(meta.get("name")) or as_str(meta.get("generateName")), out)
+    check = _CHECKS.get((api_version, kind))
+    if check is not None:
+        _check_metadata(kind, meta, sink)
+        check(doc, sink)
+    elif api_version.startswith(_TEKTON_GROUPS):
+        sink.add("R0", "/apiVersion", f"{api_version} {kind} is not a kind/version this checker knows")
+    _check_size(doc, meta, sink)
+
+
+def _check_metadata(kind: str, meta: Mapping[str, Any], sink: Sink) -> None:
+    name, generate = meta.get("name"), meta.get("generateName")
+    if name is not None and not isinstance(name, str):
+        name = ""
+    full = name or (f"{generate}{_GENERATED_SUFFIX}" if isinstance(generate, str) and generate else "")
+    where = "/metadata/name" if name else "/metadata/generateName"
+    if kind in _SUBDOMAIN_NAMED:
+        if not full:
+            sink.add("R1", "/metadata", "metadata.name (or generateName) is required")
+        elif len(full) > 63 or not is_dns_subdomain(full):
+            sink.add("R1", where, f"{full!r} must be a DNS-1123 subdomain of at most 63 characters")
+    elif kind == "EventListener":
+        if len(full) > 60 or not DNS1035_LABEL_RE.fullmatch(full):
+            sink.add(
+                "R2", where, f"{full!r} must be a DNS-1035 label of at most 60 characters (Service el-<name>)"
+            )
+        annotations = as_map(meta.get("annotations"))
+        key = "tekton.dev/payload-validation"
+        if key in annotations and annotations[key] not in ("true", "false"):
+            sink.add("R3", ptr("/metadata/annotations", key), 'must be "true" or "false"')
+
+
+def _check_size(doc: Mapping[str, Any], meta: Mapping[str, Any], sink: Sink) -> None:
+    """L1: client-side apply keeps the whole object in an annotation (262144 bytes for all of them)."""
+    options = as_str(as_map(meta.get("annotations")).get("argocd.argoproj.io/sync-options"))
+    if any(flag in options for flag in _SIZE_EXEMPT):
+        return
+    size = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    if size > MAX_CLIENT_SIDE_APPLY_BYTES:
+        sink.add(
+            "L1",
+            "",
+            f"{size} bytes of JSON exceed the {MAX_CLIENT_SIDE_APPLY_BYTES}-byte client-side apply limit; "
+            "annotate argocd.argoproj.io/sync-options: ServerSideApply=true",
+        )

@@ -1,0 +1,291 @@
+"""Shared pieces of the Tekton rule checker: the violation record, tolerant accessors, name formats,
+``$(...)`` reference parsing, Go durations and the admission defaults (tekton-rules.md 0.4).
+
+Every accessor tolerates malformed input (a list where a map is expected, a number where a string
+is expected): shape errors are the JSON schema's job, the checker only must not crash on them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str  # "R20" (tekton-rules.md numbering), "S1".."S3" (security), "L1" (size), "R0" (scope)
+    kind: str
+    name: str
+    path: str  # JSON pointer into the document, e.g. "/spec/steps/0/script"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.kind}/{self.name} {self.path or '/'}: {self.message}"
+
+
+class Sink:
+    """Collects the violations of one document; ``prefix`` locates an embedded object in it."""
+
+    __slots__ = ("kind", "name", "out", "prefix")
+
+    def __init__(self, kind: str, name: str, out: list[Violation], prefix: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.out = out
+        self.prefix = prefix
+
+    def add(self, rule: str, path: str, message: str) -> None:
+        self.out.append(Violation(rule, self.kind, self.name, self.prefix + path, message))
+
+    def nested(self, path: str) -> Sink:
+        return Sink(self.kind, self.name, self.out, self.prefix + path)
+
+
+# --- tolerant accessors ---------------------------------------------------------------------------
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else EMPTY
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def maps(value: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(index, item) of the mapping items of a list; other items are the schema's business."""
+    for i, item in enumerate(as_list(value)):
+        if isinstance(item, Mapping):
+            yield i, item
+
+
+def ptr(path: str, *keys: str | int) -> str:
+    """Extend a JSON pointer, escaping ``~`` and ``/`` in keys."""
+    for key in keys:
+        path += "/" + str(key).replace("~", "~0").replace("/", "~1")
+    return path
+
+
+def walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(pointer, string) for every string below ``value`` (keys excluded)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from walk_strings(item, ptr(path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk_strings(item, f"{path}/{i}")
+
+
+def duplicates(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    dups: list[str] = []
+    for name in names:
+        if name in seen and name not in dups:
+            dups.append(name)
+        seen.add(name)
+    return dups
+
+
+# --- name formats -----------------------------------------------------------------------------------
+
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+DNS_LABEL_RE = re.compile(_DNS_LABEL)
+DNS_SUBDOMAIN_RE = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
+DNS1035_LABEL_RE = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
+_QUALIFIED_NAME_RE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
+LABEL_VALUE_RE = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+
+
+def is_dns_label(value: str) -> bool:
+    return len(value) <= 63 and DNS_LABEL_RE.fullmatch(value) is not None
+
+
+def is_dns_subdomain(value: str) -> bool:
+    return len(value) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(value) is not None
+
+
+def is_qualified_name(value: str) -> bool:
+    """k8s ``validation.IsQualifiedName``: ``[prefix/]name``, name <= 63, prefix a DNS subdomain."""
+    prefix, slash, name = value.rpartition("/")
+    if slash and not (prefix and is_dns_subdomain(prefix)):
+        return False
+    return len(name) <= 63 and _QUALIFIED_NAME_RE.fullmatch(name) is not None
+
+
+def is_label_value(value: str) -> bool:
+    return value == "" or (len(value) <= 63 and LABEL_VALUE_RE.fullmatch(value) is not None)
+
+
+def looks_like_url(value: str) -> bool:
+    """``RefNameLikeUrl``: the name parses as an absolute URL (scheme://...)."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value) is not None
+
+
+# --- $(...) references ---------------------------------------------------------------------------
+
+
+def _variable_re(prefix: str) -> re.Pattern[str]:
+    """The webhook's ``fullVariableReferenceRegex`` (pkg/substitution) for one prefix."""
+    return re.compile(
+        r"\$\(" + prefix + r"(?:\.(?P<v1>.*?)|\['(?P<v2>.*?)'\]|\[\"(?P<v3>.*?)\"\])"
+        r"(?:\[(?P<op>[0-9]+|\*)\])?\)"
+    )
+
+
+_PARAM_RE = _variable_re("params")
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    text: str  # the whole "$(params...)" expression
+    name: str
+    key: str | None  # object key of "$(params.obj.key)"
+    op: str | None  # "*" or an index
+    too_deep: bool  # dot notation with more than two components (rule 21)
+
+
+def param_refs(value: str) -> list[ParamRef]:
+    """Every ``$(params...)`` in ``value``, resolved the way the webhook resolves them (rule 21)."""
+    if "$(params" not in value:
+        return []
+    refs = []
+    for m in _PARAM_RE.finditer(value):
+        dotted = m.group("v1")
+        key = None
+        if dotted is not None:
+            parts = dotted.split(".")
+            name, key = parts[0], (parts[1] if len(parts) == 2 else None)
+            too_deep = len(parts) > 2
+        else:
+            name, too_deep = m.group("v2") if m.group("v2") is not None else m.group("v3"), False
+        refs.append(ParamRef(m.group(0), name, key, m.group("op"), too_deep))
+    return refs
+
+
+# Simple expressions as the webhook sees them in pipeline-task params (``VariableSubstitutionRegex``).
+SIMPLE_EXPR_RE = re.compile(r"\$\(([_a-zA-Z0-9.-]+(?:\.[_a-zA-Z0-9.-]+)*)(?:\[(?:[0-9]+|\*)\])?\)")
+CONTEXT_RE = re.compile(r"\$\(context\.([^()]*)\)")
+TASK_RESULT_RE = re.compile(
+    r"\$\((?P<scope>tasks|finally)\.(?P<task>[^.\[\]()]+)\.results\.(?P<result>[^.\[\]()]+)"
+    r"(?:\.(?P<key>[^.\[\]()]+))?(?:\[(?P<op>\*|[0-9]+)\])?\)"
+)
+EXEC_STATUS_RE = re.compile(r"\$\(tasks\.(?:(?P<task>[^.()]+)\.)?(?:status|reason)\)")
+STEP_RESULT_RE = re.compile(r"\$\(steps\.([^.()]+)\.results\.([^.()\[\]]+)")
+ARTIFACT_RE = re.compile(r"\$\((?:step\.artifacts\.path|steps\.[^.()]+\.(?:inputs|outputs))")
+RESULT_PATH_RE = re.compile(r"\$\(results(?:\.([^.\[\]()]+)|\[([\"'])(.*?)\2\])\.path\)")
+STEP_RESULT_PATH_RE = re.compile(r"\$\(step\.results\.([^.()]+)\.path\)")
+TT_PARAM_RE = re.compile(r"\$\(tt\.params\.([_a-zA-Z][_a-zA-Z0-9.-]*)\)")
+
+
+def result_path_names(value: str) -> Iterator[str]:
+    for m in RESULT_PATH_RE.finditer(value):
+        yield m.group(1) if m.group(1) is not None else m.group(3)
+
+
+# --- Go durations ---------------------------------------------------------------------------------
+
+_DURATION_PART_RE = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds of a Go ``time.ParseDuration`` string, or None if Go would reject it."""
+    if not isinstance(value, str):
+        return None
+    text, sign = value, 1.0
+    if text and text[0] in "+-":
+        sign, text = (-1.0 if text[0] == "-" else 1.0), text[1:]
+    if text == "0":
+        return 0.0
+    if not text:
+        return None
+    total, pos = 0.0, 0
+    while pos < len(text):
+        m = _DURATION_PART_RE.match(text, pos)
+        if m is None or m.group(1) in ("", "."):
+            return None
+        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        pos = m.end()
+    return sign * total
+
+
+# --- admission defaults (tekton-rules.md 0.4) -----------------------------------------------------
+
+ParamInfo = tuple[str, frozenset[str]]  # (type, object property keys)
+PARAM_TYPES = ("string", "array", "object")
+
+
+def param_type(spec: Mapping[str, Any]) -> str:
+    """``ParamSpec.SetDefaults``: explicit type, else inferred from properties / default."""
+    declared = spec.get("type")
+    if declared:
+        return str(declared)
+    if "properties" in spec:
+        return "object"
+    default = spec.get("default")
+    if isinstance(default, list):
+        return "array"
+    if isinstance(default, Mapping):
+        return "object"
+    return "string"
+
+
+def result_type(spec: Mapping[str, Any]) -> str:
+    declared = spec.get("type")
+    if declared:
+        return str(declared)
+    return "object" if "properties" in spec else "string"
+
+
+def value_type(value: Any) -> str:
+    """The type of a ParamValue (any scalar unmarshals to a string)."""
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return "string"
+
+
+def declared_params(specs: Any) -> dict[str, ParamInfo]:
+    return {
+        str(p["name"]): (param_type(p), frozenset(as_map(p.get("properties"))))
+        for _, p in maps(specs)
+        if isinstance(p.get("name"), str)
+    }
+
+
+def supplied_params(params: Any) -> dict[str, ParamInfo]:
+    """Params given by a run or pipeline task, as propagated into an inline spec."""
+    out: dict[str, ParamInfo] = {}
+    for _, p in maps(params):
+        if isinstance(p.get("name"), str):
+            value = p.get("value")
+            out[p["name"]] = (value_type(value), frozenset(as_map(value)))
+    return out
+
+
+def check_ref(ref: Mapping[str, Any], path: str, sink: Sink, rule: str) -> None:
+    """A taskRef / pipelineRef / step ref (``validateRef``) under the default flags: resolvers and
+    their params are beta (on), the concise ``name`` + ``resolver`` syntax is off."""
+    name, resolver = ref.get("name"), ref.get("resolver")
+    if resolver:
+        if name:
+            sink.add(rule, f"{path}/name", "name with resolver needs enable-concise-resolver-syntax (off)")
+        return
+    if ref.get("params"):
+        sink.add(rule, f"{path}/params", "ref params need a resolver")
+    if not name:
+        sink.add(rule, path, "ref needs a name or a resolver")
+    elif not isinstance(name, str) or looks_like_url(name) or not is_qualified_name(name):
+        sink.add(rule, f"{path}/name", f"ref name {name!r} is not a qualified name")
