@@ -11,4 +11,4 @@ echo "== odahu-batch compile examples/ --out build/"
 "$bin/odahu-batch" compile examples/ --out build/
 echo "== odahu-batch run (multiplier, locally)"
 PATH="$root/.venv/bin:$PATH" "$bin/odahu-batch" run examples/multiplier/specs \
-  --job multiplier-nightly --bind examples/multiplier/app:/opt/app --workdir runs
+  --job multiplier-sample --bind examples/multiplier/app:/opt/app --workdir runs
