@@ -14,6 +14,14 @@ import yaml
 from compiler.tekton_rules import MAX_CLIENT_SIDE_APPLY_BYTES, Violation, check_documents
 from compiler.tekton_rules_base import parse_duration
 from compiler.tekton_rules_triggers import canonical_header
+from tests.support.manifests import (
+    check_documents_all,
+    check_tree,
+    kustomize_build,
+    scan_for_secrets,
+    validate_core_k8s,
+    validate_tekton_schema,
+)
 
 POSITIVE_YAML = r"""
 apiVersion: tekton.dev/v1
@@ -314,6 +322,39 @@ metadata:
   name: odahu-batch-settings
 data:
   settings.json: '{"bucket": "predictions"}'
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: odahu-batch
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: odahu-batch-triggers
+rules:
+  - apiGroups: [tekton.dev]
+    resources: [pipelineruns, taskruns]
+    verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: odahu-batch-triggers
+subjects:
+  - {kind: ServiceAccount, name: odahu-batch-triggers}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: odahu-batch-triggers}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: odahu-batch-triggers-clusterroles
+subjects:
+  - {kind: ServiceAccount, name: odahu-batch-triggers, namespace: odahu}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: tekton-triggers-eventlistener-clusterroles
 """
 
 POSITIVE: list[dict[str, Any]] = list(yaml.safe_load_all(POSITIVE_YAML))
@@ -808,3 +849,102 @@ def test_checker_is_fast_on_two_thousand_documents() -> None:
     start = time.perf_counter()
     assert check_documents(docs) == []
     assert time.perf_counter() - start < 5.0
+
+
+# --- tests/support/manifests.py ----------------------------------------------------------------------
+
+
+def test_helpers_accept_the_positive_documents() -> None:
+    assert check_documents_all(POSITIVE) == []
+
+
+def test_schema_reports_every_error_with_its_path() -> None:
+    doc = copy.deepcopy(BASE["task"])
+    doc["spec"]["steps"][0]["cmd"] = ["x"]
+    doc["spec"]["steps"][1]["timeout"] = 90
+    errors = validate_tekton_schema(doc)
+    assert len(errors) == 2, errors
+    assert any(e.startswith("Task/batch-infer /spec/steps/0:") and "'cmd'" in e for e in errors), errors
+    assert any(e.startswith("Task/batch-infer /spec/steps/1/timeout:") for e in errors), errors
+
+
+def test_schema_flags_a_tekton_kind_without_schema() -> None:
+    doc = {"apiVersion": "tekton.dev/v1beta1", "kind": "StepAction", "metadata": {"name": "a"}}
+    (error,) = validate_tekton_schema(doc)
+    assert "no schema for tekton.dev/v1beta1 StepAction" in error
+
+
+def test_core_validation() -> None:
+    cm = copy.deepcopy(BASE["cm"])
+    cm["data"]["count"] = 3
+    assert validate_core_k8s(cm) == [
+        "ConfigMap/odahu-batch-settings /data/count: 3 is not of type 'string', 'null'"
+    ]
+    unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert validate_core_k8s(unknown) == ["Widget/w: no Kubernetes 1.32.0 schema for example.com/v1"]
+    assert validate_core_k8s(BASE["task"]) == []
+
+
+def _write_tree(root: Any, files: dict[str, Any], listed: list[str]) -> None:
+    for name, docs in files.items():
+        (root / name).write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    (root / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": listed}
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_tree_good_builds_and_passes(tmp_path: Any) -> None:
+    _write_tree(
+        tmp_path, {"task.yaml": [BASE["task"]], "rbac.yaml": POSITIVE[11:15]}, ["task.yaml", "rbac.yaml"]
+    )
+    kinds = sorted(d["kind"] for d in kustomize_build(tmp_path))
+    assert kinds == ["ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount", "Task"]
+    assert check_tree(tmp_path) == []
+
+
+def test_tree_problems_are_all_found(tmp_path: Any) -> None:
+    bad_schema = copy.deepcopy(BASE["cm"])
+    bad_schema["metadata"]["labelz"] = {}
+    bad_rule = copy.deepcopy(BASE["task"])
+    bad_rule["spec"]["steps"][1]["script"] = "echo $(params.model-uri)"
+    _write_tree(
+        tmp_path,
+        {"task.yaml": [bad_rule], "cm.yaml": [bad_schema], "stray.yaml": [BASE["tb"]]},
+        ["task.yaml", "cm.yaml"],
+    )
+    problems = check_tree(tmp_path)
+    assert any("stray.yaml: not listed in any kustomization.yaml" in p for p in problems), problems
+    assert any(p.startswith("S1 Task/batch-infer /spec/steps/1/script") for p in problems), problems
+    assert any("ConfigMap/odahu-batch-settings" in p and "labelz" in p for p in problems), problems
+    assert any(p.startswith("task.yaml: S1 ") for p in problems), problems  # also found loading the file
+
+
+def test_tree_listing_a_missing_file(tmp_path: Any) -> None:
+    _write_tree(tmp_path, {"task.yaml": [BASE["task"]]}, ["task.yaml", "gone.yaml"])
+    problems = check_tree(tmp_path)
+    assert "kustomization.yaml: listed 'gone.yaml' does not exist" in problems
+    assert any("kubectl kustomize" in p for p in problems), problems
+
+
+def test_kustomize_build_raises_with_stderr(tmp_path: Any) -> None:
+    run = copy.deepcopy(BASE["pipelinerun"])
+    del run["metadata"]["name"]
+    run["metadata"]["generateName"] = "batch-"
+    _write_tree(tmp_path, {"run.yaml": [run]}, ["run.yaml"])
+    with pytest.raises(RuntimeError, match=r"missing metadata\.name"):
+        kustomize_build(tmp_path)
+
+
+def test_scan_for_secrets_finds_plain_and_base64(tmp_path: Any) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "secret.yaml").write_text("data:\n  token: c3VwZXItc2VjcmV0LTQy\n", encoding="utf-8")
+    (tmp_path / "config.env").write_text("TOKEN=super-secret-42\n", encoding="utf-8")
+    (tmp_path / "clean.txt").write_text("nothing here\n", encoding="utf-8")
+    assert scan_for_secrets(tmp_path, ["super-secret-42", ""]) == [
+        "config.env: contains a secret value (plain)",
+        "sub/secret.yaml: contains a secret value (base64)",
+    ]
+    assert scan_for_secrets(tmp_path, ["other"]) == []
