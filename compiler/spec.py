@@ -374,9 +374,11 @@ class BatchSettingsSpec(_Spec):
     triggerServiceAccount: K8sName = "odahu-batch-triggers"
     """The service account of the webhook's EventListener."""
     images: Images = Field(default_factory=Images)
+    """Images of the helper and storage steps."""
     gpuResourceName: NonEmpty = "nvidia.com/gpu"
     """The extended resource that resources.*.gpu maps to."""
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    """Where request/response feedback records go (ODAHU's tags and fields); default none."""
     defaultTimeout: Duration = "1h"
     """The timeout of a job whose job and service set none."""
     tolerations: list[Toleration] = Field(default_factory=list)
@@ -384,6 +386,7 @@ class BatchSettingsSpec(_Spec):
     helperResources: HelperResources = Field(default_factory=HelperResources)
     """Resources of the helper steps (never a GPU)."""
     validation: ValidationPolicy = Field(default_factory=ValidationPolicy)
+    """How the input and output checks treat rejected files."""
     allowLocalConnections: bool = False
     """Allow local connections when compiling for a cluster (for local runs and tests)."""
     maxParallelShards: Annotated[int, Field(ge=1, le=256)] = 8
