@@ -1,0 +1,269 @@
+"""A Task's steps, substituted and resolved as the pod would run them (container-side strings).
+
+``Preparer.step()`` applies, in the cluster's order: ``stepTemplate`` merging, Tekton's substitution,
+the env's ``valueFrom`` (Secrets, ConfigMaps, the pod's own fields), then Kubernetes' ``$(VAR)``
+expansion of env values, command and args. Paths stay container paths here: the launcher maps them.
+``Preparer.check()`` prepares every step once before anything runs, so a missing secret or an undeclared
+param stops the job before its first step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.localrun.documents import RunDocuments
+from compiler.localrun.errors import LocalRunError
+from compiler.localrun.rundir import RunDir
+from compiler.localrun.secrets import SecretStore
+from compiler.localrun.tekton import (
+    Replacements,
+    RunContext,
+    k8s_expand,
+    param_values,
+    step_replacements,
+    steps_result_refs,
+    substitute,
+    substitute_list,
+    task_replacements,
+    unresolved,
+)
+from compiler.units import parse_duration
+
+USER_STEP = "user-container"
+# Tekton's default TaskRun timeout (``default-timeout-minutes: 60``).
+DEFAULT_TIMEOUT = 3600.0
+UNSUPPORTED_STEP_FIELDS = ("ref", "envFrom", "volumeDevices", "stdoutConfig", "stderrConfig")
+
+StepResults = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class Mount:
+    volume: str
+    path: str
+    host: Path
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step as its container would run it: every string substituted, paths still container paths."""
+
+    name: str
+    image: str
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    script: str | None
+    env: tuple[EnvVar, ...]
+    working_dir: str | None
+    mounts: tuple[Mount, ...]
+    timeout: float | None
+    on_error: str
+    results: tuple[str, ...]
+
+    @property
+    def is_user(self) -> bool:
+        return self.name == USER_STEP
+
+
+def seconds(duration: str | None, default: float | None) -> float | None:
+    """A Go duration in seconds; ``"0"`` means no limit, None the default."""
+    if duration is None:
+        return default
+    try:
+        ns = parse_duration(str(duration))
+    except ValueError as exc:
+        raise LocalRunError(str(exc)) from exc
+    return ns / 1e9 if ns else None
+
+
+class Preparer:
+    def __init__(self, docs: RunDocuments, context: RunContext, rundir: RunDir, secrets: SecretStore) -> None:
+        self.docs = docs
+        self.rundir = rundir
+        self.secrets = secrets
+        spec: Mapping[str, Any] = docs.task.get("spec") or {}
+        self.spec = spec
+        run_spec: Mapping[str, Any] = docs.taskrun.get("spec") or {}
+        if spec.get("sidecars"):
+            raise LocalRunError(
+                f"Task {context.task_name} has sidecars, which the local runner does not start"
+            )
+        self.params = param_values(spec, run_spec)
+        results = [r["name"] for r in spec.get("results") or []]
+        self.replacements: Replacements = task_replacements(self.params, context, results)
+        self.timeout = seconds(run_spec.get("timeout"), DEFAULT_TIMEOUT)
+        self.volumes: list[Mapping[str, Any]] = list(spec.get("volumes") or [])
+        self.raw_steps: list[Mapping[str, Any]] = [self._merge_template(s) for s in spec.get("steps") or []]
+        if not self.raw_steps:
+            raise LocalRunError(f"Task {context.task_name} has no steps")
+        self.pod_fields = {
+            "metadata.name": f"{context.taskrun_name}-pod",
+            "metadata.namespace": context.namespace,
+            "metadata.uid": context.uid,
+            "spec.nodeName": "localhost",
+            "spec.serviceAccountName": str(run_spec.get("serviceAccountName") or "default"),
+            "status.podIP": "127.0.0.1",
+            "status.hostIP": "127.0.0.1",
+        }
+
+    @property
+    def step_names(self) -> list[str]:
+        return [str(s.get("name", f"unnamed-{i}")) for i, s in enumerate(self.raw_steps)]
+
+    def _merge_template(self, step: Mapping[str, Any]) -> Mapping[str, Any]:
+        template: Mapping[str, Any] = self.spec.get("stepTemplate") or {}
+        if not template:
+            return step
+        merged = {**template, **step}
+        for key in ("env", "volumeMounts"):
+            ident = "name" if key == "env" else "mountPath"
+            own = {item[ident] for item in step.get(key) or []}
+            merged[key] = [i for i in template.get(key) or [] if i[ident] not in own] + list(
+                step.get(key) or []
+            )
+        return merged
+
+    def check(self) -> list[Step]:
+        """Prepare every step (step results read as empty) and report all problems at once."""
+        problems: list[str] = []
+        steps: list[Step] = []
+        for raw in self.raw_steps:
+            try:
+                steps.append(self.step(raw, lambda _s, _r: ""))
+            except LocalRunError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise LocalRunError("\n".join(problems))
+        return steps
+
+    def step(self, raw: Mapping[str, Any], step_results: StepResults) -> Step:
+        name = str(raw.get("name", ""))
+        for field in UNSUPPORTED_STEP_FIELDS:
+            if raw.get(field):
+                raise LocalRunError(f"step {name}: {field} is not supported by the local runner")
+        if raw.get("script") is None and not raw.get("command"):
+            raise LocalRunError(
+                f"step {name} has no command or script and relies on its image's entrypoint, "
+                "which the local runner cannot know"
+            )
+        own_results = [r["name"] for r in raw.get("results") or []]
+        repl = step_replacements(self.replacements, name, own_results)
+        repl = repl.with_strings(self._steps_results(raw, step_results))
+        self._check_references(name, raw, repl)
+        strings = repl.strings
+        env = self._env(name, raw.get("env") or [], strings)
+        variables = {e.name: e.value for e in env}
+        command = [k8s_expand(c, variables) for c in substitute_list(raw.get("command") or [], repl)]
+        args = [k8s_expand(a, variables) for a in substitute_list(raw.get("args") or [], repl)]
+        script = raw.get("script")
+        working_dir = raw.get("workingDir")
+        return Step(
+            name=name,
+            image=substitute(str(raw.get("image", "")), strings),
+            command=tuple(command),
+            args=tuple(args),
+            script=substitute(script, strings) if script is not None else None,
+            env=tuple(env),
+            working_dir=substitute(working_dir, strings) if working_dir else None,
+            mounts=self._mounts(name, raw.get("volumeMounts") or [], strings),
+            timeout=seconds(raw.get("timeout"), None),
+            on_error=str(raw.get("onError") or "stopAndFail"),
+            results=tuple(own_results),
+        )
+
+    def _steps_results(self, raw: Mapping[str, Any], step_results: StepResults) -> dict[str, str]:
+        values: dict[str, str] = {}
+        texts = [*(raw.get("command") or []), *(raw.get("args") or [])]
+        texts += [str(e.get("value", "")) for e in raw.get("env") or []]
+        for text in texts:
+            for step, result in steps_result_refs(text):
+                value = step_results(step, result)
+                if value is None:
+                    raise LocalRunError(f"step {raw.get('name')}: no result {result!r} of step {step!r}")
+                values[f"steps.{step}.results.{result}"] = value
+        return values
+
+    def _check_references(self, name: str, raw: Mapping[str, Any], repl: Replacements) -> None:
+        texts = [str(raw.get(k) or "") for k in ("image", "script", "workingDir")]
+        texts += [*(raw.get("command") or []), *(raw.get("args") or [])]
+        texts += [str(e.get("value", "")) for e in raw.get("env") or []]
+        texts += [
+            str(m.get(k, "")) for m in raw.get("volumeMounts") or [] for k in ("name", "mountPath", "subPath")
+        ]
+        bad = sorted({ref for text in texts for ref in unresolved(text, repl)})
+        if bad:
+            raise LocalRunError(f"step {name} uses {', '.join(bad)}, which the Task does not declare")
+
+    def _env(self, step: str, items: Sequence[Mapping[str, Any]], strings: Mapping[str, str]) -> list[EnvVar]:
+        resolved: dict[str, EnvVar] = {}
+        missing: list[str] = []
+        for item in items:
+            var = str(item["name"])
+            source = item.get("valueFrom")
+            if source is None:
+                # Kubernetes expands a value with the variables defined before it.
+                before = {e.name: e.value for e in resolved.values()}
+                value = k8s_expand(substitute(str(item.get("value", "")), strings), before)
+                resolved[var] = EnvVar(var, value)
+                continue
+            found = self._value_from(step, var, source, strings, missing)
+            if found is not None:
+                resolved.pop(var, None)
+                resolved[var] = found
+        if missing:
+            raise LocalRunError("\n".join(missing))
+        return list(resolved.values())
+
+    def _value_from(
+        self, step: str, var: str, source: Mapping[str, Any], strings: Mapping[str, str], missing: list[str]
+    ) -> EnvVar | None:
+        if "secretKeyRef" in source or "configMapKeyRef" in source:
+            is_secret = "secretKeyRef" in source
+            ref = source["secretKeyRef" if is_secret else "configMapKeyRef"]
+            obj, key = substitute(str(ref.get("name", "")), strings), substitute(str(ref["key"]), strings)
+            if is_secret:
+                value = self.secrets.get(obj, key)
+            else:
+                data = (self.docs.configmaps.get(obj) or {}).get("data") or {}
+                value = None if key not in data else str(data[key])
+            if value is not None:
+                return EnvVar(var, value, secret=is_secret)
+            if not ref.get("optional"):
+                kind = "Secret" if is_secret else "ConfigMap"
+                how = f"; give it with --secret {obj}/{key}=VALUE or --secrets-file FILE" if is_secret else ""
+                missing.append(f"step {step}: env {var} needs key {key!r} of {kind} {obj!r}{how}")
+            return None
+        if "fieldRef" in source:
+            path = str(source["fieldRef"].get("fieldPath", ""))
+            if path not in self.pod_fields:
+                raise LocalRunError(f"step {step}: env {var}: fieldRef {path} is not known locally")
+            return EnvVar(var, self.pod_fields[path])
+        raise LocalRunError(f"step {step}: env {var}: valueFrom {', '.join(source)} is not supported locally")
+
+    def _mounts(
+        self, step: str, items: Sequence[Mapping[str, Any]], strings: Mapping[str, str]
+    ) -> tuple[Mount, ...]:
+        names = {str(v["name"]) for v in self.volumes}
+        mounts: list[Mount] = []
+        for item in items:
+            volume = substitute(str(item["name"]), strings)
+            if volume not in names:
+                raise LocalRunError(f"step {step} mounts volume {volume!r}, which the Task does not declare")
+            host = self.rundir.volume(volume)
+            sub = substitute(str(item.get("subPath") or ""), strings)
+            if sub:
+                host = host / sub
+            path = substitute(str(item["mountPath"]), strings)
+            mounts.append(Mount(volume, path, host, bool(item.get("readOnly", False))))
+        return tuple(mounts)
