@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "validate": "Load, validate and resolve specs and print diagnostics.",
     "schema": "Print the JSON Schema of the spec kinds (for editors).",
     "crds": "Write the CustomResourceDefinitions of the spec kinds.",
+    "compile": "Compile specs into a Tekton tree (kustomization) for Argo CD.",
 }
 
 

@@ -1,17 +1,30 @@
 """Every generated name, in one place.
 
 Names derive from spec ids and content hashes only: never from time, randomness or the tool's
-version, so the output is byte-identical across runs and machines.
+version, so the output is byte-identical across runs and machines. The plan asks this module for
+every object, step, volume, param, label and environment-variable name; templates only print them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
+# --- limits -------------------------------------------------------------------------------------
 
-def content_hash(value: Any, length: int = 8) -> str:
+NAME_MAX = 63  # Tekton object names (tekton-rules 1) and DNS-1123 labels
+EVENTLISTENER_MAX = 60  # the Service is named el-<name> (tekton-rules 2)
+GENERATE_NAME_MAX = 58  # Kubernetes appends 5 characters to generateName (tekton-rules 1)
+LABEL_VALUE_MAX = 63
+# Tekton names the pod <taskrun>-pod; a run name this short keeps the pod name readable.
+TASKRUN_MAX = NAME_MAX - len("-pod")
+SUBDOMAIN_MAX = 253
+HASH_LEN = 8
+
+
+def content_hash(value: Any, length: int = HASH_LEN) -> str:
     """A short, stable hash of a JSON-able value (keys sorted, no whitespace)."""
     blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
@@ -20,3 +33,173 @@ def content_hash(value: Any, length: int = 8) -> str:
 def derived_job_id(service_id: str, spec: Any) -> str:
     """The id of an ODAHU-style InferenceJob written without one: stable for the same content."""
     return f"{service_id[:53]}-{content_hash(spec)}"
+
+
+def _with_suffix(base: str, suffix: str, limit: int) -> str:
+    """``<base>-<suffix>`` cut to ``limit`` characters by shortening ``base`` (never the suffix)."""
+    room = limit - len(suffix) - 1
+    return f"{base[:room].rstrip('-.')}-{suffix}"
+
+
+# --- objects ------------------------------------------------------------------------------------
+
+PRODUCT = "odahu-batch"
+EVENTLISTENER = PRODUCT
+TRIGGER_BINDING = f"{PRODUCT}-job"
+TRIGGER_ROLE = f"{PRODUCT}-triggers"
+EVENTLISTENER_CLUSTERROLE = f"{PRODUCT}-eventlistener"
+RUNTIME_CONFIGMAP_PREFIX = f"{PRODUCT}-runtime"
+
+
+def task_name(service: str) -> str:
+    return service
+
+
+def trigger_name(service: str) -> str:
+    return service
+
+
+def trigger_template_name(service: str) -> str:
+    return service
+
+
+def trigger_run_prefix(service: str) -> str:
+    """``generateName`` of the runs a webhook creates."""
+    return f"{service}-"
+
+
+def taskrun_name(job: str, digest: str) -> str:
+    """The committed run of ``job``: a new name whenever the job's effective content changes."""
+    return _with_suffix(job, digest, TASKRUN_MAX)
+
+
+def runtime_configmap_name(digest: str) -> str:
+    """Content-hashed like kustomize's configMapGenerator: new programs, new name."""
+    return f"{RUNTIME_CONFIGMAP_PREFIX}-{digest}"
+
+
+def eventlistener_clusterrolebinding_name(namespace: str) -> str:
+    return f"{EVENTLISTENER_CLUSTERROLE}-{namespace}"
+
+
+# --- labels and annotations ---------------------------------------------------------------------
+
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+TEKTON_MANAGED_BY = "tekton-pipelines"
+LABEL_SERVICE = "batch.odahu.org/service"
+LABEL_JOB = "batch.odahu.org/job"
+LABEL_WEBHOOK = "batch.odahu.org/webhook"
+ANNOTATION_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+ANNOTATION_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
+ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+ANNOTATION_OLD_ESCAPE_QUOTES = "triggers.tekton.dev/old-escape-quotes"
+
+# --- inside a Task ------------------------------------------------------------------------------
+
+STEP_CONFIGURE_RCLONE = "configure-rclone"
+STEP_SYNC_DATA = "sync-data"
+STEP_SYNC_MODEL = "sync-model"
+STEP_VALIDATE_INPUT = "validate-input"
+STEP_LOG_INPUT = "log-input"
+STEP_USER = "user-container"
+STEP_VALIDATE_OUTPUT = "validate-output"
+STEP_LOG_OUTPUT = "log-output"
+STEP_SYNC_OUTPUT = "sync-output"
+
+PARAM_REQUEST_ID = "request-id"
+PARAM_DATA_CONNECTION = "data-connection"
+PARAM_DATA_PATH = "data-path"
+PARAM_OUTPUT_CONNECTION = "output-connection"
+PARAM_OUTPUT_PATH = "output-path"
+RUN_PARAMS = (
+    PARAM_REQUEST_ID,
+    PARAM_DATA_CONNECTION,
+    PARAM_DATA_PATH,
+    PARAM_OUTPUT_CONNECTION,
+    PARAM_OUTPUT_PATH,
+)
+
+RESULT_INPUT_SUMMARY = "input-summary"
+RESULT_OUTPUT_SUMMARY = "output-summary"
+
+# volume name -> mount path. Paths reach programs only as whole arguments or whole env values,
+# so the local runner can map them to host folders by prefix.
+VOLUME_RUNTIME = "odahu-runtime"
+VOLUME_CONFIG = "odahu-config"
+VOLUME_RAW_INPUT = "odahu-raw-input"
+VOLUME_INPUT = "odahu-input"
+VOLUME_MODEL_SRC = "odahu-model-src"
+VOLUME_MODEL = "odahu-model"
+VOLUME_RAW_OUTPUT = "odahu-raw-output"
+VOLUME_OUTPUT = "odahu-output"
+VOLUME_REJECTED = "odahu-rejected"
+MOUNT_PATHS: dict[str, str] = {
+    VOLUME_RUNTIME: "/odahu/runtime",
+    VOLUME_CONFIG: "/odahu/config",
+    VOLUME_RAW_INPUT: "/odahu/raw-input",
+    VOLUME_INPUT: "/odahu/input",
+    VOLUME_MODEL_SRC: "/odahu/model-src",
+    VOLUME_MODEL: "/odahu/model",
+    VOLUME_RAW_OUTPUT: "/odahu/raw-output",
+    VOLUME_OUTPUT: "/odahu/output",
+    VOLUME_REJECTED: "/odahu/rejected",
+}
+
+# --- environment --------------------------------------------------------------------------------
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+
+def env_token(text: str) -> str:
+    """``secretAccessKey`` -> ``SECRET_ACCESS_KEY``; ``my-conn`` -> ``MY_CONN``."""
+    return _NOT_ALNUM.sub("_", _CAMEL.sub("_", text).upper())
+
+
+def credential_env(connection: str, field: str) -> str:
+    """The env var of configure-rclone that carries one credential field of one connection.
+
+    Connection names are DNS labels (no ``_``) and every character maps to one character, so
+    distinct connections get distinct names; ``__`` separates the connection from the field.
+    """
+    return f"ODAHU_CRED_{env_token(connection)}__{env_token(field)}"
+
+
+# --- rclone -------------------------------------------------------------------------------------
+
+
+def rclone_remote(connection: str) -> str:
+    """The alias remote that points at the connection's bucket or root: ``<connection>:<path>``."""
+    return connection
+
+
+def rclone_store(connection: str) -> str:
+    """The backend remote behind the alias."""
+    return f"{connection}-store"
+
+
+def rclone_location(connection: str, path: str) -> str:
+    return f"{rclone_remote(connection)}:{path}"
+
+
+# --- webhook --------------------------------------------------------------------------------------
+
+OVERLAY_PREFIX = "odahu"
+OVERLAY_KEYS: dict[str, str] = {param: param.replace("-", "_") for param in RUN_PARAMS}
+
+
+def overlay_key(param: str) -> str:
+    """The CEL overlay key that carries ``param``; bindings read it as ``$(extensions.<key>)``."""
+    return f"{OVERLAY_PREFIX}.{OVERLAY_KEYS[param]}"
+
+
+# --- the output tree ------------------------------------------------------------------------------
+
+CLUSTER_DIR = "_cluster"
+KUSTOMIZATION = "kustomization.yaml"
+
+
+def document_path(kind: str, name: str, namespace: str | None) -> str:
+    """``<namespace>/<kind>/<name>.yaml``; cluster-scoped objects under ``_cluster/``."""
+    return f"{namespace or CLUSTER_DIR}/{kind.lower()}/{name}.yaml"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from compiler.backend import Generated, generate
+from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
+from compiler.emit import EmitResult, emit
 from compiler.load import load
 from compiler.project import Project
 from compiler.resolve import resolve
@@ -32,3 +35,40 @@ def analyse(
     resolved = resolve(validated.documents, for_cluster=for_cluster)
     diags.extend(resolved.diagnostics)
     return resolved.project, sort_diagnostics(diags), sources
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """What ``compile`` did: the diagnostics, each file's text for showing them, and the write."""
+
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str]
+    emitted: EmitResult | None = None  # None when errors stopped compilation
+    generated: Generated | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.emitted is not None and not has_errors(self.diagnostics)
+
+
+def generate_documents(paths: Iterable[str | Path], *, for_cluster: bool) -> CompileResult:
+    """Every output document of the specs under ``paths``, without writing anything."""
+    project, diags, sources = analyse(paths, for_cluster=for_cluster)
+    if project is None or has_errors(diags):
+        return CompileResult(diags, sources)
+    generated = generate(project)
+    return CompileResult(sort_diagnostics([*diags, *generated.diagnostics]), sources, generated=generated)
+
+
+def compile(
+    paths: Iterable[str | Path], out_dir: str | Path, *, check: bool = False, for_cluster: bool = True
+) -> CompileResult:
+    """Specs -> the output tree in ``out_dir`` (``check``: only compare and diff it)."""
+    result = generate_documents(paths, for_cluster=for_cluster)
+    if result.generated is None or not result.generated.ok:
+        return result
+    try:
+        emitted = emit(result.generated.docs, out_dir, check=check)
+    except CompileError as exc:
+        return CompileResult(sort_diagnostics([*result.diagnostics, *exc.diagnostics]), result.sources)
+    return CompileResult(result.diagnostics, result.sources, emitted, result.generated)

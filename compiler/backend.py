@@ -1,0 +1,42 @@
+"""Project -> the documents to write: plan, render and guards, without touching the disk.
+
+The compile command writes what this returns; the local runner reads the same documents, so
+a local run executes exactly what a cluster would get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
+from compiler.guards import check
+from compiler.plan import plan
+from compiler.project import Project
+from compiler.render import RenderedDoc, render
+from compiler.runtime_bundle import RuntimeBundle, load_bundle
+
+
+@dataclass(frozen=True)
+class Generated:
+    docs: tuple[RenderedDoc, ...]  # kustomization.yaml first, then by path
+    objects: tuple[dict[str, Any], ...]  # the same documents parsed back, same order
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def generate(project: Project, bundle: RuntimeBundle | None = None) -> Generated:
+    """Every output document, or the diagnostics that stop compilation (then ``docs`` is empty)."""
+    try:
+        planned = plan(project, bundle if bundle is not None else load_bundle())
+        docs = render(planned)
+    except CompileError as exc:
+        return Generated((), (), tuple(sort_diagnostics(exc.diagnostics)))
+    objects, found = check(docs)
+    diags = tuple(sort_diagnostics([*planned.diagnostics, *found]))
+    if has_errors(diags):
+        return Generated((), (), diags)
+    return Generated(tuple(docs), tuple(objects), diags)

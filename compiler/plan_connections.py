@@ -1,0 +1,120 @@
+"""Connections as the run sees them: parsed URIs, rclone descriptors and credential env vars.
+
+configure-rclone receives every connection of the project as one JSON env value
+(``ODAHU_CONNECTIONS``), so a run may name any of them, and each credential field as its own env
+var filled from a Secret key. Credentials therefore reach rclone only through ``secretKeyRef``
+(or the pod's workload identity); no credential value is ever part of the output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from compiler import naming
+from compiler.plan_model import EnvVar, SecretKeyRef
+from compiler.project import Connection, Project
+from compiler.spec import ConnectionReference, credential_keys
+from compiler.units import parse_storage_uri
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where a connection points: a bucket (or container, or local root) and a path inside it."""
+
+    bucket: str = ""
+    root: str = ""
+    path: str = ""
+    account: str | None = None
+
+
+def parse_uri(kind: str, uri: str) -> Store:
+    """The connection's URI as rclone needs it (the front end has already checked its form)."""
+    found = parse_storage_uri(kind, uri)
+    if kind == "local":
+        return Store(root=found.path)
+    return Store(bucket=found.bucket, path=found.path, account=found.account or None)
+
+
+def auth_mode(connection: Connection) -> str:
+    creds = connection.spec.credentials
+    if creds is None:
+        # Omitted credentials: the pod's ambient identity for cloud stores, nothing for folders.
+        return "none" if connection.spec.type == "local" else "workloadIdentity"
+    if creds.secretRef is not None:
+        return "secret"
+    return "workloadIdentity" if creds.workloadIdentity else "anonymous"
+
+
+# The spec's credential field -> the name configure-rclone reads it under (where they differ).
+RUNTIME_FIELDS = {"serviceAccountKey": "serviceAccountJSON"}
+
+
+def credential_fields(connection: Connection) -> tuple[tuple[str, str], ...]:
+    """(field, Secret key) pairs that configure-rclone reads for a connection with a secretRef."""
+    creds = connection.spec.credentials
+    if creds is None or creds.secretRef is None:
+        return ()
+    keys = credential_keys(connection.spec.type, creds.secretRef)
+    return tuple(sorted((RUNTIME_FIELDS.get(field, field), key) for field, key in keys.items()))
+
+
+def descriptor(connection: Connection) -> dict[str, object]:
+    """What configure-rclone needs to write the connection's two rclone remotes; unset keys left out."""
+    spec = connection.spec
+    store = parse_uri(spec.type, spec.uri)
+    fields = {
+        "name": connection.name,
+        "type": spec.type,
+        "bucket": store.bucket or None,
+        "root": store.root or None,
+        "region": spec.region,
+        "endpoint": spec.endpoint,
+        "pathStyle": spec.pathStyle,
+        "project": spec.project,
+        "account": store.account,
+        "auth": auth_mode(connection),
+        "credentialEnv": {
+            f: naming.credential_env(connection.name, f) for f, _ in credential_fields(connection)
+        },
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def connections_env(project: Project) -> tuple[EnvVar, ...]:
+    """``ODAHU_CONNECTIONS`` plus one optional secretKeyRef env var per credential field.
+
+    Optional, so that the missing Secret of a connection this run does not use never blocks the
+    pod; configure-rclone fails clearly when a connection it needs has empty credentials.
+    """
+    blob = json.dumps(
+        [descriptor(c) for c in project.connections],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    env = [EnvVar("ODAHU_CONNECTIONS", blob)]
+    for connection in project.connections:
+        creds = connection.spec.credentials
+        if creds is None or creds.secretRef is None:
+            continue
+        for field, key in credential_fields(connection):
+            env.append(
+                EnvVar(
+                    naming.credential_env(connection.name, field),
+                    secret=SecretKeyRef(creds.secretRef.name, key, optional=True),
+                )
+            )
+    return tuple(env)
+
+
+def location(project: Project, ref: ConnectionReference) -> tuple[str, str]:
+    """(connection, path inside it): the reference's own path overrides the connection's (ODAHU)."""
+    connection = project.connection(ref.connection)
+    own = parse_uri(connection.spec.type, connection.spec.uri).path
+    return ref.connection, ref.path.strip("/") if ref.path is not None else own
+
+
+def connection_paths(project: Project) -> tuple[tuple[str, str], ...]:
+    """Every connection's own path: what a webhook body that names only a connection reads."""
+    return tuple((c.name, parse_uri(c.spec.type, c.spec.uri).path) for c in project.connections)

@@ -1,0 +1,325 @@
+"""The steps of one InferenceService's run, in ODAHU's order and with ODAHU's names.
+
+Helper steps run the programs of the runtime ConfigMap (python image) or rclone (rclone image)
+with small explicit requests, unprivileged, and never a GPU. Only the user step gets the
+service's resources, and only the input, model and output folders: nothing that holds credentials.
+Run-time values reach programs only as whole ``args`` elements or ``env`` values, never inside a
+shell string.
+"""
+
+from __future__ import annotations
+
+from compiler import naming as n
+from compiler.plan_connections import connections_env, location
+from compiler.plan_model import (
+    EnvVar,
+    Join,
+    Mount,
+    ParamRef,
+    Resources,
+    ResultPathRef,
+    RunUidRef,
+    Step,
+    Value,
+)
+from compiler.plan_quantity import canonical_quantity
+from compiler.project import Project, Service
+from compiler.spec import BatchSettingsSpec, ConnectionReference, ResourceRequirements
+from compiler.units import parse_duration
+
+HELPER_UID = 65532
+RUNTIME = n.MOUNT_PATHS[n.VOLUME_RUNTIME]
+CONFIG = n.MOUNT_PATHS[n.VOLUME_CONFIG]
+RCLONE_CONF = f"{CONFIG}/rclone.conf"
+RCLONE_BIN_DIR = f"{CONFIG}/bin"
+RCLONE_BIN = f"{RCLONE_BIN_DIR}/rclone"
+MODEL_META = f"{CONFIG}/model.json"
+REJECTED = n.MOUNT_PATHS[n.VOLUME_REJECTED]
+
+# No run-time value is ever part of this text: the connection and path arrive as env values.
+SYNC_DATA_SCRIPT = """\
+set -eu
+case "$ODAHU_SOURCE_CONNECTION" in
+  ''|*[!a-z0-9-]*) echo "sync-data: invalid connection name: $ODAHU_SOURCE_CONNECTION" >&2; exit 2 ;;
+esac
+mkdir -p "$ODAHU_BIN_DIR"
+cp "$(command -v rclone)" "$ODAHU_BIN_DIR/rclone"
+exec rclone sync "$ODAHU_SOURCE_CONNECTION:$ODAHU_SOURCE_PATH" "$ODAHU_DEST" \\
+  --config "$RCLONE_CONFIG" --retries 3 --low-level-retries 5 --contimeout 10s --timeout 60s \\
+  --stats-one-line --stats 10s -v
+"""
+
+
+def _mount(volume: str, *, ro: bool) -> Mount:
+    return Mount(volume, n.MOUNT_PATHS[volume], ro)
+
+
+def _path(volume: str) -> str:
+    return n.MOUNT_PATHS[volume]
+
+
+def helper_resources(settings: BatchSettingsSpec) -> Resources:
+    h = settings.helperResources
+    return Resources(
+        requests=(("cpu", canonical_quantity(h.cpu)), ("memory", canonical_quantity(h.memory))),
+        limits=(("memory", canonical_quantity(h.memoryLimit)),),
+    )
+
+
+def user_resources(resources: ResourceRequirements | None, gpu_name: str) -> Resources:
+    """The service's (or a job's) resources; ``gpu`` becomes the cluster's GPU resource name.
+
+    Kubernetes requires extended resources in limits; a GPU only requested goes into both.
+    """
+    if resources is None:
+        return Resources()
+
+    def listing(values: object) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key in ("cpu", "memory", "gpu"):
+            quantity = getattr(values, key, None) if values is not None else None
+            if quantity is not None:
+                out[gpu_name if key == "gpu" else key] = canonical_quantity(quantity)
+        return out
+
+    requests, limits = listing(resources.requests), listing(resources.limits)
+    if gpu_name in requests and gpu_name not in limits:
+        limits[gpu_name] = requests[gpu_name]
+    return Resources(tuple(sorted(requests.items())), tuple(sorted(limits.items())))
+
+
+class _Steps:
+    """Builds the step list of one service; one method per step keeps each recipe readable."""
+
+    def __init__(self, project: Project, service: Service) -> None:
+        self.project = project
+        self.service = service
+        self.settings = project.settings
+        self.remote = service.spec.modelRegistry.remote
+        self.local = service.spec.modelRegistry.local
+        self.base_env = (EnvVar("PYTHONDONTWRITEBYTECODE", "1"), EnvVar("HOME", "/tmp"))
+        self.resources = helper_resources(self.settings)
+        feedback = self.settings.feedback
+        self.feedback_uses_rclone = feedback.sink.startswith("rclone:")
+
+    def helper(
+        self,
+        name: str,
+        program: str,
+        args: tuple[Value, ...],
+        mounts: tuple[Mount, ...],
+        env: tuple[EnvVar, ...] = (),
+    ) -> Step:
+        return Step(
+            name=name,
+            role="helper",
+            image=self.settings.images.python,
+            command=("python3", f"{RUNTIME}/{program}"),
+            args=args,
+            env=self.base_env + env,
+            mounts=(_mount(n.VOLUME_RUNTIME, ro=True), *mounts),
+            resources=self.resources,
+            run_as_user=HELPER_UID,
+        )
+
+    def model_args(self) -> tuple[str, ...]:
+        if self.local is not None:
+            return ("--model-name", self.local.meta.name, "--model-version", self.local.meta.version)
+        return ("--model-meta", MODEL_META)
+
+    def request_id(self) -> tuple[Value, ...]:
+        return ("--request-id", ParamRef(n.PARAM_REQUEST_ID))
+
+    def run_uid_env(self) -> tuple[EnvVar, ...]:
+        # The programs fall back to the run's uid when the request id is empty (webhook runs).
+        return (EnvVar("ODAHU_RUN_UID", RunUidRef()),)
+
+    def configure_rclone(self) -> Step:
+        return self.helper(
+            n.STEP_CONFIGURE_RCLONE,
+            "configure_rclone.py",
+            ("--config", RCLONE_CONF),
+            (_mount(n.VOLUME_CONFIG, ro=False),),
+            connections_env(self.project),
+        )
+
+    def sync_data(self) -> Step:
+        env = (
+            EnvVar("ODAHU_SOURCE_CONNECTION", ParamRef(n.PARAM_DATA_CONNECTION)),
+            EnvVar("ODAHU_SOURCE_PATH", ParamRef(n.PARAM_DATA_PATH)),
+            EnvVar("ODAHU_DEST", _path(n.VOLUME_RAW_INPUT)),
+            EnvVar("ODAHU_BIN_DIR", RCLONE_BIN_DIR),
+            EnvVar("RCLONE_CONFIG", RCLONE_CONF),
+        )
+        return Step(
+            name=n.STEP_SYNC_DATA,
+            role="helper",
+            image=self.settings.images.rclone,
+            command=("sh", "-c"),
+            args=(SYNC_DATA_SCRIPT, n.STEP_SYNC_DATA),
+            env=self.base_env + env,
+            mounts=(_mount(n.VOLUME_CONFIG, ro=False), _mount(n.VOLUME_RAW_INPUT, ro=False)),
+            resources=self.resources,
+            run_as_user=HELPER_UID,
+        )
+
+    def sync_model(self) -> Step:
+        assert self.remote is not None
+        model = ConnectionReference(connection=self.remote.modelConnection, path=self.remote.modelPath)
+        conn, path = location(self.project, model)
+        return self.helper(
+            n.STEP_SYNC_MODEL,
+            "sync_model.py",
+            (
+                "--source", n.rclone_location(conn, path),
+                "--staging", _path(n.VOLUME_MODEL_SRC),
+                "--dest", _path(n.VOLUME_MODEL),
+                "--meta", MODEL_META,
+                "--rclone", RCLONE_BIN,
+                "--config", RCLONE_CONF,
+            ),
+            (
+                _mount(n.VOLUME_CONFIG, ro=False),
+                _mount(n.VOLUME_MODEL_SRC, ro=False),
+                _mount(n.VOLUME_MODEL, ro=False),
+            ),
+        )  # fmt: skip
+
+    def policy_args(self, *, response: bool) -> tuple[str, ...]:
+        policy = self.settings.validation
+        args: list[str] = ["--max-rejected", str(policy.maxRejected)]
+        if policy.maxRejectedFraction is not None:
+            args += ["--max-rejected-fraction", repr(float(policy.maxRejectedFraction))]
+        if response and policy.requireOnePerRequest:
+            args.append("--require-one-per-request")
+        if response and policy.requireMatchingIds:
+            args.append("--require-matching-ids")
+        return tuple(args)
+
+    def validate_input(self) -> Step:
+        return self.helper(
+            n.STEP_VALIDATE_INPUT,
+            "validate.py",
+            (
+                "request", _path(n.VOLUME_RAW_INPUT),
+                "--valid", _path(n.VOLUME_INPUT),
+                "--rejected", f"{REJECTED}/input",
+                "--summary", ResultPathRef(n.RESULT_INPUT_SUMMARY),
+                *self.policy_args(response=False),
+            ),
+            (
+                _mount(n.VOLUME_RAW_INPUT, ro=True),
+                _mount(n.VOLUME_INPUT, ro=False),
+                _mount(n.VOLUME_REJECTED, ro=False),
+            ),
+        )  # fmt: skip
+
+    def log(self, name: str, kind: str, folder: str) -> Step:
+        feedback = self.settings.feedback
+        args: tuple[Value, ...] = (
+            kind, _path(folder),
+            "--sink", feedback.sink,
+            "--on-unreachable", feedback.onUnreachable,
+            "--timeout", str(parse_duration(feedback.timeout) // 1_000_000_000),
+            *self.request_id(),
+            *self.model_args(),
+        )  # fmt: skip
+        mounts = [_mount(folder, ro=True)]
+        if self.feedback_uses_rclone:
+            args += ("--rclone", RCLONE_BIN, "--config", RCLONE_CONF)
+        if self.feedback_uses_rclone or self.remote is not None:
+            mounts.append(_mount(n.VOLUME_CONFIG, ro=True))
+        return self.helper(name, "feedback.py", args, tuple(mounts), self.run_uid_env())
+
+    def user(self) -> Step:
+        spec = self.service.spec
+        model = _path(n.VOLUME_MODEL) if self.local is None else self.local.modelPath
+        data_in, data_out = _path(n.VOLUME_INPUT), _path(n.VOLUME_RAW_OUTPUT)
+        env = (
+            EnvVar("ODAHU_MODEL", model),
+            EnvVar("ODAHU_MODEL_INPUT", data_in),
+            EnvVar("ODAHU_MODEL_OUTPUT", data_out),
+            # ODAHU's code set these names; its example predictor reads them.
+            EnvVar("ODAHU_MODEL_PATH", model),
+            EnvVar("ODAHU_INPUT_PATH", data_in),
+            EnvVar("ODAHU_OUTPUT_PATH", data_out),
+            EnvVar("ODAHU_REQUEST_ID", ParamRef(n.PARAM_REQUEST_ID)),
+        )
+        mounts = [_mount(n.VOLUME_INPUT, ro=True)]
+        if self.remote is not None:
+            mounts.append(_mount(n.VOLUME_MODEL, ro=True))
+        mounts.append(_mount(n.VOLUME_RAW_OUTPUT, ro=False))
+        return Step(
+            name=n.STEP_USER,
+            role="user",
+            image=spec.image,
+            command=tuple(spec.command),
+            args=tuple(spec.args),
+            env=env,
+            mounts=tuple(mounts),
+            resources=user_resources(spec.resources, self.settings.gpuResourceName),
+        )
+
+    def validate_output(self) -> Step:
+        return self.helper(
+            n.STEP_VALIDATE_OUTPUT,
+            "validate.py",
+            (
+                "response", _path(n.VOLUME_RAW_OUTPUT),
+                "--valid", _path(n.VOLUME_OUTPUT),
+                "--rejected", f"{REJECTED}/output",
+                "--requests", _path(n.VOLUME_INPUT),
+                "--summary", ResultPathRef(n.RESULT_OUTPUT_SUMMARY),
+                *self.policy_args(response=True),
+            ),
+            (
+                _mount(n.VOLUME_RAW_OUTPUT, ro=True),
+                _mount(n.VOLUME_INPUT, ro=True),
+                _mount(n.VOLUME_OUTPUT, ro=False),
+                _mount(n.VOLUME_REJECTED, ro=False),
+            ),
+        )  # fmt: skip
+
+    def sync_output(self) -> Step:
+        destination = Join((ParamRef(n.PARAM_OUTPUT_CONNECTION), ":", ParamRef(n.PARAM_OUTPUT_PATH)))
+        return self.helper(
+            n.STEP_SYNC_OUTPUT,
+            "sync_output.py",
+            (
+                "--output", _path(n.VOLUME_OUTPUT),
+                "--rejected", REJECTED,
+                "--inputs", _path(n.VOLUME_INPUT),
+                "--dest", destination,
+                *self.request_id(),
+                *self.model_args(),
+                "--image", self.service.spec.image,
+                "--service", self.service.name,
+                "--rclone", RCLONE_BIN,
+                "--config", RCLONE_CONF,
+            ),
+            (
+                _mount(n.VOLUME_OUTPUT, ro=True),
+                _mount(n.VOLUME_REJECTED, ro=True),
+                _mount(n.VOLUME_INPUT, ro=True),
+                _mount(n.VOLUME_CONFIG, ro=True),
+            ),
+            self.run_uid_env(),
+        )  # fmt: skip
+
+    def all(self) -> tuple[Step, ...]:
+        steps = [self.configure_rclone(), self.sync_data()]
+        if self.remote is not None:
+            steps.append(self.sync_model())
+        steps += [
+            self.validate_input(),
+            self.log(n.STEP_LOG_INPUT, "request", n.VOLUME_INPUT),
+            self.user(),
+            self.validate_output(),
+            self.log(n.STEP_LOG_OUTPUT, "response", n.VOLUME_OUTPUT),
+            self.sync_output(),
+        ]
+        return tuple(steps)
+
+
+def service_steps(project: Project, service: Service) -> tuple[Step, ...]:
+    return _Steps(project, service).all()
