@@ -58,7 +58,74 @@ from compiler.tekton_rules_triggers import (
     check_triggertemplate,
 )
 
-__all__ = ["MAX_CLIENT_SIDE_APPLY_BYTES", "Violation", "check_documents"]
+__all__ = ["MAX_CLIENT_SIDE_APPLY_BYTES", "RULES", "Violation", "check_documents"]
+
+RULES: Mapping[str, str] = {
+    "R0": "Tekton apiVersion/kind known to the checker",
+    "R1": "metadata.name: DNS-1123 subdomain, <= 63 (generateName prefix <= 58)",
+    "R2": "EventListener name: DNS-1035 label, <= 60",
+    "R3": "tekton.dev/payload-validation annotation is true/false",
+    "R4": "Task has steps",
+    "R5": "step names: present, DNS-1123 labels, unique",
+    "R6": "step (merged with stepTemplate): image, script xor command, params only with ref",
+    "R7": "StepAction ref steps",
+    "R8": "step onError",
+    "R9": "step timeout",
+    "R10": "step volumeMounts outside /tekton/, no tekton-internal- volumes",
+    "R11": "alpha step features (stdoutConfig, stderrConfig, #!win)",
+    "R12": "step-result and artifact references",
+    "R13": "sidecars",
+    "R14": "volume names unique",
+    "R15": "workspace names and mount paths unique",
+    "R16": "step/sidecar workspaces declared",
+    "R17": "param types, defaults, properties, unique names",
+    "R18": "param name format",
+    "R19": "param enum (alpha)",
+    "R20": "step params declared",
+    "R21": "param reference syntax",
+    "R22": "array param usage",
+    "R23": "object param usage",
+    "R24": "Task context variables",
+    "R25": "result paths declared",
+    "R26": "result names, types, values",
+    "R27": "TaskRun taskRef xor taskSpec, ref format",
+    "R28": "TaskRun params unique",
+    "R29": "workspace bindings",
+    "R30": "TaskRun status, retries, timeout",
+    "R31": "TaskRun debug, stepSpecs, sidecarSpecs, computeResources",
+    "R34": "pipeline task names",
+    "R35": "pipeline task taskRef xor taskSpec, custom tasks",
+    "R36": "pipeline task onError",
+    "R37": "pipeline DAG: runAfter, result references, cycles",
+    "R38": "finally tasks",
+    "R39": "execution status references",
+    "R40": "pipeline expressions are Tekton variables",
+    "R41": "pipeline params declared, task params unique",
+    "R42": "Pipeline context variables",
+    "R43": "pipeline workspaces",
+    "R44": "pipeline results",
+    "R45": "when expressions",
+    "R46": "matrix",
+    "R47": "PipelineRun pipelineRef xor pipelineSpec, ref format",
+    "R48": "PipelineRun params",
+    "R49": "PipelineRun timeouts",
+    "R50": "PipelineRun status, workspaces, taskRunSpecs",
+    "R52": "TriggerTemplate resourcetemplates",
+    "R53": "TriggerTemplate params declared",
+    "R54": "TriggerBinding params",
+    "R55": "EventListener has triggers or selectors",
+    "R56": "EventListener triggers",
+    "R57": "trigger template",
+    "R58": "trigger bindings",
+    "R59": "interceptors",
+    "R60": "trigger groups",
+    "R61": "EventListener resources",
+    "R62": "Interceptor clientConfig",
+    "S1": "no $(params/tt.params/tasks results/context) in scripts or -c code",
+    "S2": "$(tt.params.*) only as whole string values, never in names, images, scripts, SAs",
+    "S3": "no envFrom secrets",
+    "L1": "object fits client-side apply (262144 bytes of annotations)",
+}
 
 MAX_CLIENT_SIDE_APPLY_BYTES = 262144
 _GENERATED_SUFFIX = "x" * 5  # the apiserver appends 5 characters to generateName
@@ -69,6 +136,8 @@ _PIPELINES, _TRIGGERS, _INTERCEPTORS = (
 )
 _TEKTON_GROUPS = ("tekton.dev/", "triggers.tekton.dev/")
 _SIZE_EXEMPT = ("ServerSideApply=true", "Replace=true")
+_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 _Check = Callable[[Mapping[str, Any], Sink], None]
 _CHECKS: Mapping[tuple[str, str], _Check] = {
@@ -143,11 +212,14 @@ def _check_metadata(kind: str, meta: Mapping[str, Any], sink: Sink) -> None:
 
 
 def _check_size(doc: Mapping[str, Any], meta: Mapping[str, Any], sink: Sink) -> None:
-    """L1: client-side apply keeps the whole object in an annotation (262144 bytes for all of them)."""
-    options = as_str(as_map(meta.get("annotations")).get("argocd.argoproj.io/sync-options"))
+    """L1: client-side apply copies the whole object into an annotation, and all annotations together
+    must fit in 262144 bytes."""
+    options = as_str(as_map(meta.get("annotations")).get(_SYNC_OPTIONS))
     if any(flag in options for flag in _SIZE_EXEMPT):
         return
-    size = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    annotations = as_map(meta.get("annotations"))
+    size = len(_LAST_APPLIED) + sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+    size += len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str).encode())
     if size > MAX_CLIENT_SIDE_APPLY_BYTES:
         sink.add(
             "L1",

@@ -86,7 +86,9 @@ def check_param_usage(
             continue
         info = declared.get(ref.name)
         if info is None:
-            sink.add(undeclared, path, f"{ref.text}: param {ref.name!r} is not declared")
+            dotted = f"{ref.name}.{ref.key}"
+            hint = f'; use $(params["{dotted}"])' if ref.key is not None and dotted in declared else ""
+            sink.add(undeclared, path, f"{ref.text}: param {ref.name!r} is not declared{hint}")
             continue
         ptype, keys = info
         is_whole = ref.key is None and (ref.op is None or ref.op == "*")

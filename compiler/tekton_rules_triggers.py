@@ -156,7 +156,7 @@ def check_eventlistener(doc: Mapping[str, Any], sink: Sink) -> None:
         elif not trigger.get("template"):
             sink.add("R56", here, "a trigger needs template or triggerRef")
         else:
-            _check_trigger_spec(trigger, here, sink)
+            _check_trigger_spec(trigger, here, sink, nil_rule="R56")
     for i, group in maps(spec.get("triggerGroups")):
         here = f"/spec/triggerGroups/{i}"
         if not as_list(group.get("interceptors")):
@@ -168,8 +168,8 @@ def check_eventlistener(doc: Mapping[str, Any], sink: Sink) -> None:
     _check_resources(as_map(spec.get("resources")), "/spec/resources", sink)
 
 
-def _check_trigger_spec(spec: Mapping[str, Any], path: str, sink: Sink) -> None:
-    """Rules 57-59 on a Trigger spec or an EventListener trigger."""
+def _check_trigger_spec(spec: Mapping[str, Any], path: str, sink: Sink, nil_rule: str = "R59") -> None:
+    """Rules 57-59 on a Trigger spec or an EventListener trigger (where a nil interceptor is rule 56)."""
     template = as_map(spec.get("template"))
     if ("ref" in template) == ("spec" in template):
         sink.add("R57", f"{path}/template", "a trigger template needs exactly one of ref and spec")
@@ -192,14 +192,14 @@ def _check_trigger_spec(spec: Mapping[str, Any], path: str, sink: Sink) -> None:
             )
         elif binding.get("name") and "value" not in binding:
             sink.add("R58", here, "a binding with name needs value")
-    _check_interceptors(spec.get("interceptors"), f"{path}/interceptors", sink)
+    _check_interceptors(spec.get("interceptors"), f"{path}/interceptors", sink, nil_rule)
 
 
-def _check_interceptors(interceptors: Any, path: str, sink: Sink) -> None:
+def _check_interceptors(interceptors: Any, path: str, sink: Sink, nil_rule: str = "R59") -> None:
     for i, item in enumerate(as_list(interceptors)):
         here = f"{path}/{i}"
         if not isinstance(item, Mapping):
-            sink.add("R59", here, "an interceptor entry must not be empty")
+            sink.add(nil_rule, here, "an interceptor entry must not be empty")
             continue
         webhook = item.get("webhook")
         if webhook is None:
