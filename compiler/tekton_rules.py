@@ -190,10 +190,8 @@ def _check_document(doc: Mapping[str, Any], out: list[Violation]) -> None:
 
 
 def _check_metadata(kind: str, meta: Mapping[str, Any], sink: Sink) -> None:
-    name, generate = meta.get("name"), meta.get("generateName")
-    if name is not None and not isinstance(name, str):
-        name = ""
-    full = name or (f"{generate}{_GENERATED_SUFFIX}" if isinstance(generate, str) and generate else "")
+    name, generate = as_str(meta.get("name")), as_str(meta.get("generateName"))
+    full = name or (generate + _GENERATED_SUFFIX if generate else "")
     where = "/metadata/name" if name else "/metadata/generateName"
     if kind in _SUBDOMAIN_NAMED:
         if not full:
@@ -219,7 +217,8 @@ def _check_size(doc: Mapping[str, Any], meta: Mapping[str, Any], sink: Sink) -> 
         return
     annotations = as_map(meta.get("annotations"))
     size = len(_LAST_APPLIED) + sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
-    size += len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str)
+    size += len(text.encode()) + 5 * sum(map(text.count, "<>&"))  # Go writes <, >, & as \u003c
     if size > MAX_CLIENT_SIDE_APPLY_BYTES:
         sink.add(
             "L1",

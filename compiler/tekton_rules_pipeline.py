@@ -98,9 +98,9 @@ def _check_task(task: Mapping[str, Any], here: str, final: bool, scope: _Scope, 
         if final:
             sink.add("R38", f"{here}/runAfter", "finally tasks cannot use runAfter")
             break
-        if after not in scope.tasks:
+        if as_str(after) not in scope.tasks:
             sink.add("R37", f"{here}/runAfter/{i}", f"runAfter names unknown task {after!r}")
-        deps.add(str(after))
+        deps.add(as_str(after))
     check_supplied_params(task.get("params"), f"{here}/params", sink, "R41")
     for p, s, where in _expressions(task, here):
         if "$(" in s:
@@ -213,7 +213,7 @@ def _check_task_workspaces(task: Mapping[str, Any], here: str, scope: _Scope, si
     names = []
     for i, ws in maps(task.get("workspaces")):
         names.append(as_str(ws.get("name")))
-        target = ws.get("workspace") or ws.get("name")
+        target = as_str(ws.get("workspace")) or as_str(ws.get("name"))
         if target not in scope.workspaces:
             sink.add("R43", f"{here}/workspaces/{i}", f"pipeline workspace {target!r} is not declared")
     for name in duplicates(names):

@@ -63,7 +63,7 @@ def merge_step(template: Mapping[str, Any], step: Mapping[str, Any]) -> Mapping[
     merged = {**template, **step}
     for key, by in _MERGED_LISTS.items():
         if key in template and key in step:
-            items = {as_map(x).get(by): x for x in [*as_list(template[key]), *as_list(step[key])]}
+            items = {str(as_map(x).get(by)): x for x in [*as_list(template[key]), *as_list(step[key])]}
             merged[key] = list(items.values())
     return merged
 
@@ -248,7 +248,7 @@ def _check_mounts(container: Mapping[str, Any], here: str, sink: Sink) -> None:
 
 def _check_workspace_usage(container: Mapping[str, Any], here: str, scope: _TaskScope, sink: Sink) -> None:
     for i, usage in maps(container.get("workspaces")):
-        if usage.get("name") not in scope.workspaces:
+        if as_str(usage.get("name")) not in scope.workspaces:
             sink.add("R16", f"{here}/workspaces/{i}/name", f"workspace {usage.get('name')!r} is not declared")
 
 

@@ -829,6 +829,28 @@ def test_malformed_documents_do_not_crash(doc: dict[str, Any]) -> None:
     assert all(isinstance(v, Violation) for v in check_documents([doc]))
 
 
+def _nodes(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        found += _nodes(item, (*path, key))
+    return found
+
+
+@pytest.mark.parametrize("base", sorted(BASE))
+def test_any_node_replaced_by_a_wrong_shape_does_not_crash(base: str) -> None:
+    """The compiler runs the checker on everything it writes: a malformed document must give
+    violations (or schema errors elsewhere), never an exception."""
+    for path in _nodes(BASE[base])[1:]:
+        for weird in (None, 7, "$(params.", [[1]], {"x": [1]}):
+            doc = copy.deepcopy(BASE[base])
+            parent = doc
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = weird
+            check_documents([doc])
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("0", 0.0), ("1h0m0s", 3600.0), ("1h30m", 5400.0), ("90s", 90.0), ("1.5h", 5400.0), ("-1s", -1.0)],
