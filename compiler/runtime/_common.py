@@ -1,0 +1,127 @@
+"""Helpers shared by the runtime programs: errors, file walks, rclone calls, model metadata.
+
+Standard library only; imported by its siblings both as ``compiler.runtime._common`` and, when the programs
+run as plain files from one folder, as ``_common``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+RCLONE_FLAGS = ["--retries", "3", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "30s"]
+
+
+class Fail(Exception):
+    """A user-visible failure: the program prints the message on one line and exits 1."""
+
+
+def run_main(prog: str, main: Callable[[Optional[Sequence[str]]], int], argv: Optional[Sequence[str]]) -> int:
+    """Run ``main``; an expected failure becomes one line on stderr and exit code 1, never a traceback."""
+    try:
+        return main(argv)
+    except Fail as exc:
+        print(f"{prog}: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+        return 1
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    flat = " | ".join(part.strip() for part in text.splitlines() if part.strip())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def log(prog: str, message: str) -> None:
+    print(f"{prog}: {message}", flush=True)
+
+
+def request_id(value: Optional[str]) -> str:
+    """The run's request id: the flag, else the TaskRun uid from ``ODAHU_RUN_UID``."""
+    rid = (value or "").strip() or os.environ.get("ODAHU_RUN_UID", "").strip()
+    if not rid:
+        raise Fail("no request id: --request-id is empty and ODAHU_RUN_UID is not set")
+    if "/" in rid or rid in (".", "..") or any(ch in rid for ch in "\r\n\0"):
+        raise Fail(f"request id {rid!r} cannot name a folder")
+    return rid
+
+
+def walk_files(root: str) -> List[str]:
+    """Every file below ``root`` as a sorted list of '/'-separated relative paths (missing root: empty)."""
+    found: List[str] = []
+    if not os.path.isdir(root):
+        return found
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + name for name in filenames)
+    found.sort()
+    return found
+
+
+def write_json(path: str, value: object, indent: Optional[int] = 1) -> None:
+    """Write JSON atomically (temp file + rename), sorted keys, LF, so reruns give identical bytes."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        separators = (",", ": ") if indent is not None else (",", ":")
+        json.dump(value, fh, indent=indent, sort_keys=True, ensure_ascii=False, separators=separators)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def model_meta(path: Optional[str], name: Optional[str], version: Optional[str]) -> Dict[str, str]:
+    """Model name and version: from the JSON file sync_model wrote, else from the flags."""
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                meta = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise Fail(f"cannot read model metadata {path}: {exc}") from None
+        if not isinstance(meta, dict):
+            raise Fail(f"model metadata {path} is not a JSON object")
+        return {"name": str(meta.get("name") or ""), "version": str(meta.get("version") or "")}
+    return {"name": name or "", "version": version or ""}
+
+
+class Rclone:
+    """Runs rclone with the shared robust flags, inside an overall deadline."""
+
+    def __init__(self, binary: Optional[str], config: Optional[str], timeout: float) -> None:
+        self.binary = binary or os.environ.get("ODAHU_RCLONE") or "rclone"
+        self.config = config or os.environ.get("RCLONE_CONFIG") or None
+        self.deadline = time.monotonic() + timeout
+
+    def run(self, step: str, args: List[str], ok_codes: Sequence[int] = (0,), quiet: bool = True) -> str:
+        """Run ``rclone ARGS``; return stdout. A failure raises Fail naming the step and rclone's error."""
+        cmd = [self.binary]
+        if self.config:
+            cmd += ["--config", self.config]
+        cmd += args + RCLONE_FLAGS + (["--quiet"] if quiet else [])
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Fail(f"{step}: out of time before it started")
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=left, check=False)
+        except FileNotFoundError:
+            raise Fail(f"{step}: rclone binary {self.binary!r} not found") from None
+        except subprocess.TimeoutExpired:
+            raise Fail(f"{step}: rclone did not finish within the time limit") from None
+        if proc.returncode not in ok_codes:
+            raise Fail(f"{step}: rclone exited {proc.returncode}: {last_error(proc.stderr)}")
+        return proc.stdout
+
+
+def last_error(stderr: str) -> str:
+    """The most telling line of rclone's stderr (its final ERROR/NOTICE line)."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and "Config file" not in ln]
+    for line in reversed(lines):
+        if "ERROR" in line or "Failed" in line or "CRITICAL" in line:
+            return line
+    return lines[-1] if lines else "no error output"

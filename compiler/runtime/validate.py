@@ -1,0 +1,345 @@
+"""validate-input / validate-output: check every file of a folder against the Predict Protocol V2.
+
+Usage: validate.py request|response SRC_DIR --valid DIR --rejected DIR [policy] [--requests DIR ...] [profile]
+
+Valid files are hard-linked (else copied) unchanged to --valid, rejected ones to --rejected, both under their
+relative path; ``<rejected>/_report.json`` names each rejected file with a JSON pointer, rule id and message
+per error (at most 20 kept per file), lists the warnings, and for responses the missing ones. Non-.json files
+are rejected (rule R0). The whole pass always finishes before the policy decides the exit code: by default any
+rejection fails (exit 1); --max-rejected N / --max-rejected-fraction F allow some (every limit given must
+hold). Files are checked in parallel on the pod's cores. Rules and ambiguity defaults: README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import queue
+import shutil
+import sys
+import threading
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+
+try:
+    from . import _common as common
+    from .v2rules import Findings, Profile, check
+except ImportError:  # run as a plain file next to its siblings
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    from v2rules import Findings, Profile, check  # type: ignore[no-redef,import-not-found]
+
+REPORT = "_report.json"
+Entry = Dict[str, Any]
+Result = Tuple[str, bool, Optional[Entry]]
+
+
+class Job(NamedTuple):
+    kind: str
+    src: str
+    valid: str
+    rejected: str
+    profile: Profile
+    requests: Optional[str]
+    matching_ids: bool
+
+
+def _place(src: str, dst: str, made: Set[str]) -> None:
+    """Put the file unchanged at dst: a hard link when the file system allows it, else a copy."""
+    folder = os.path.dirname(dst)
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        os.unlink(dst)
+        _place(src, dst, made)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+class _Placer:
+    """Links/copies files on a helper thread: os.link releases the GIL, so that work overlaps the checks."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[Optional[List[Tuple[str, str]]]] = queue.SimpleQueue()
+        self.batch: List[Tuple[str, str]] = []
+        self.error: Optional[OSError] = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def put(self, src: str, dst: str) -> None:
+        self.batch.append((src, dst))
+        if len(self.batch) >= 32:
+            self.queue.put(self.batch)
+            self.batch = []
+
+    def _run(self) -> None:
+        made: Set[str] = set()
+        while True:
+            batch = self.queue.get()
+            if batch is None:
+                return
+            for src, dst in batch:
+                try:
+                    _place(src, dst, made)
+                except OSError as exc:
+                    self.error = self.error or exc
+
+    def close(self) -> None:
+        self.queue.put(self.batch)
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise common.Fail(f"cannot place {self.error.filename}: {self.error.strerror}")
+
+
+def read_bytes(path: str) -> bytes:
+    """The whole file (os.read: cheaper than a buffered file object for many small files)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = [os.read(fd, os.fstat(fd).st_size + 1)]
+        while parts[-1]:
+            parts.append(os.read(fd, 1 << 20))
+    finally:
+        os.close(fd)
+    return parts[0] if len(parts) == 2 else b"".join(parts)
+
+
+def _request_facts(path: str) -> Tuple[Optional[str], List[str]]:
+    """The request's id and requested output names (parsed only when the bytes can hold them)."""
+    raw = read_bytes(path)
+    if b'"id"' not in raw and b'"outputs"' not in raw and b"\\u" not in raw:
+        return None, []
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None, []
+    if not isinstance(doc, dict):
+        return None, []
+    rid, outs = doc.get("id"), doc.get("outputs")
+    names = (
+        [o["name"] for o in outs if isinstance(o, dict) and isinstance(o.get("name"), str)]
+        if isinstance(outs, list)
+        else []
+    )
+    return rid if isinstance(rid, str) else None, names
+
+
+def _cross(job: Job, rel: str, doc: Dict[str, Any], found: Findings) -> None:
+    """R23 (and A21): the response against the request of the same relative path."""
+    path = os.path.join(job.requests or "", rel)
+    if not os.path.isfile(path):
+        found.warn("", "R23", "no request file of the same name")
+        return
+    if not job.matching_ids:
+        return
+    rid, requested = _request_facts(path)
+    if rid is not None and doc.get("id") != rid:
+        found.error("/id", "R23", f"id {doc.get('id')!r} does not match the request's id {rid!r}")
+    outputs = doc.get("outputs")
+    produced = {o.get("name") for o in outputs if isinstance(o, dict)} if isinstance(outputs, list) else set()
+    missing = [name for name in requested if name not in produced]
+    if missing:
+        found.warn("/outputs", "R23", f"requested outputs not in the response: {', '.join(missing)} (A21)")
+
+
+def _entry(found: Findings) -> Entry:
+    entry: Entry = {}
+    if found.errors:
+        entry["errors"] = found.errors
+    if found.more_errors:
+        entry["more_errors"] = found.more_errors
+    if found.warnings:
+        entry["warnings"] = found.warnings
+    if found.more_warnings:
+        entry["more_warnings"] = found.more_warnings
+    return entry
+
+
+def check_files(job: Job, rels: List[str]) -> List[Result]:
+    """Check, then link/copy each file; runs in the worker processes."""
+    placer = _Placer()
+    results: List[Result] = []
+    for rel in rels:
+        src = os.path.join(job.src, rel)
+        found = Findings()
+        if not rel.lower().endswith(".json"):
+            found.error("", "R0", "not a .json file")
+        else:
+            found, doc = check(read_bytes(src), job.kind, job.profile)
+            if job.requests is not None and isinstance(doc, dict):
+                _cross(job, rel, doc, found)
+        ok = not found.errors
+        if ok:
+            placer.put(src, os.path.join(job.valid, rel))
+        else:  # a rejected file named like the report keeps a distinct name
+            placer.put(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel))
+        results.append((rel, ok, _entry(found) if found.errors or found.warnings else None))
+    placer.close()
+    return results
+
+
+def cores() -> int:
+    """CPUs this process may use: affinity, capped by the cgroup CPU quota (the pod's limit)."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for quota_file, period_file in (
+        ("/sys/fs/cgroup/cpu.max", None),
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+    ):
+        try:
+            with open(quota_file) as fh:
+                fields = fh.read().split()
+            if period_file:
+                with open(period_file) as fh:
+                    fields.append(fh.read().strip())
+            if fields[0] not in ("max", "-1"):
+                return max(1, min(count, math.ceil(int(fields[0]) / int(fields[1]))))
+        except (OSError, ValueError, IndexError):
+            continue
+    return max(1, count)
+
+
+def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
+    if jobs <= 1 or len(files) < 2:
+        return check_files(job, files)
+    size = max(1, min(256, len(files) // (jobs * 8)))
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    context = None
+    if sys.platform.startswith("linux"):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")  # workers inherit the loaded modules: no re-import
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
+        return [result for part in pool.map(partial(check_files, job), chunks) for result in part]
+
+
+def _policy(args: argparse.Namespace, failures: int, total: int) -> Tuple[bool, str]:
+    limits = []
+    passed = True
+    if args.max_rejected is not None:
+        limits.append(f"up to {args.max_rejected} rejected")
+        passed = passed and failures <= args.max_rejected
+    if args.max_rejected_fraction is not None:
+        limits.append(f"up to {args.max_rejected_fraction:g} of the files rejected")
+        passed = passed and failures <= args.max_rejected_fraction * total
+    if not limits:
+        return failures == 0, "no rejections allowed"
+    return passed, " and ".join(limits)
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="validate", description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("kind", choices=("request", "response"), help="what the files are")
+    add("src", metavar="SRC_DIR", help="folder to check (walked recursively)")
+    add("--valid", required=True, help="folder that receives the valid files")
+    add("--rejected", required=True, help="folder that receives the rejected files and _report.json")
+    add("--max-rejected", type=int, help="allow up to N rejected (or missing) files")
+    add("--max-rejected-fraction", type=_fraction, help="allow up to this fraction of the files rejected")
+    add("--requests", help="(response) folder of the requests, for the cross-file checks")
+    add("--require-one-per-request", action="store_true", help="every request needs a response (R23)")
+    add("--require-matching-ids", action="store_true", help="a response carries its request's id (R23)")
+    add("--summary", help="write {checked, valid, rejected, missing} as compact JSON to this file")
+    add("--jobs", type=int, default=0, help="worker processes (default: the pod's cores)")
+    add("--quiet", action="store_true", help="print only the summary line")
+    profile = parser.add_argument_group("profile (ambiguities of the protocol, see README.md)")
+    flag = profile.add_argument
+    flag("--refuse-fp16", dest="fp16", action="store_false", help="A2: refuse FP16 data as JSON numbers")
+    flag("--allow-fp16", dest="fp16", action="store_true", help="A2: accept it, with a warning (default)")
+    flag("--allow-bf16", action="store_true", help="A9: accept the BF16 datatype")
+    flag("--allow-nan-tokens", action="store_true", help="A13: accept NaN/Infinity tokens in FP tensors")
+    flag("--allow-null-as-nan", action="store_true", help="A13: accept null elements in FP tensors")
+    flag("--relaxed-output-parameters", action="store_true", help="A14: any value in response parameters")
+    flag("--allow-unnatural-nesting", dest="unnatural", action="store_true", help="A7: accept it")
+    flag("--reject-unnatural-nesting", dest="unnatural", action="store_false", help="A7: refuse (default)")
+    flag("--max-depth", type=int, default=64, help="A20: deepest nesting of data (default 64)")
+    flag("--strict-integers", action="store_true", help="A6: refuse 7.0 where an integer is due")
+    flag("--require-response-id", action="store_true", help="A8: a response must carry an id")
+    parser.set_defaults(fp16=True, unnatural=False)
+    return parser
+
+
+def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry, Counter]:  # type: ignore[type-arg]
+    rejected: List[Entry] = []
+    warned: List[Entry] = []
+    rules: Counter = Counter()  # type: ignore[type-arg]
+    for rel, ok, entry in results:
+        if not ok and entry is not None:
+            rejected.append({"file": rel, **entry})
+            rules.update({err["rule"] for err in entry["errors"]})
+        elif entry is not None:
+            warned.append({"file": rel, **entry})
+    valid = sum(1 for _, ok, _ in results if ok)
+    report: Entry = {"kind": job.kind, "checked": len(results), "valid": valid, "rejected": len(rejected)}
+    report["files"] = rejected
+    if warned:
+        report["warnings"] = warned
+    if job.requests is not None:
+        report["missing"] = missing
+    return report, rules
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    prog = "validate-input" if args.kind == "request" else "validate-output"
+    if not os.path.isdir(args.src):
+        raise common.Fail(f"source folder {args.src} does not exist")
+    profile = Profile(
+        fp16=args.fp16,
+        bf16=args.allow_bf16,
+        nan_tokens=args.allow_nan_tokens,
+        null_as_nan=args.allow_null_as_nan,
+        relaxed_output_parameters=args.relaxed_output_parameters,
+        unnatural_nesting=args.unnatural,
+        max_depth=args.max_depth,
+        strict_integers=args.strict_integers,
+        require_response_id=args.require_response_id,
+    )
+    requests = args.requests if args.kind == "response" else None
+    job = Job(args.kind, args.src, args.valid, args.rejected, profile, requests, args.require_matching_ids)
+    os.makedirs(args.valid, exist_ok=True)
+    os.makedirs(args.rejected, exist_ok=True)
+    files = common.walk_files(args.src)
+    results = run_checks(job, files, args.jobs or cores())
+    missing: List[str] = []
+    if requests is not None and args.require_one_per_request:
+        present = set(files)
+        missing = [rel for rel in common.walk_files(requests) if rel.endswith(".json") and rel not in present]
+    report, rules = _report(job, results, missing)
+    passed, policy = _policy(args, report["rejected"] + len(missing), len(results) + len(missing))
+    report["policy"] = {"passed": passed, "rule": policy}
+    common.write_json(os.path.join(args.rejected, REPORT), report)
+    counts = {k: report[k] for k in ("checked", "valid", "rejected")}
+    counts["missing"] = len(missing)
+    if args.summary:
+        common.write_json(args.summary, counts, indent=None)
+    if not args.quiet:
+        for entry in report["files"][:20]:
+            first = entry["errors"][0]
+            common.log(
+                prog,
+                f"rejected {entry['file']}: {first['rule']} at {first['pointer'] or '/'}: {first['message']}",
+            )
+    detail = ", ".join(f"{rule} x{n}" for rule, n in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0])))
+    line = f"{counts['checked']} checked, {counts['valid']} valid, {counts['rejected']} rejected"
+    line += f" ({detail})" if detail else ""
+    line += f", {len(missing)} missing" if missing else ""
+    line += f" -> {'OK' if passed else 'FAILED'} (policy: {policy})"
+    print(f"{prog}: {line}", file=sys.stdout if passed else sys.stderr, flush=True)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(common.run_main("validate", main, None))
