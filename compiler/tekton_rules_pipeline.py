@@ -105,6 +105,10 @@ def _check_task(task: Mapping[str, Any], here: str, final: bool, scope: _Scope, 
     for p, s, where in _expressions(task, here):
         if "$(" in s:
             _check_expression(s, p, where, final, scope, deps, sink)
+    if isinstance(task.get("taskSpec"), Mapping):  # propagated results (the rest is checked as a TaskSpec)
+        for p, s in walk_strings(task["taskSpec"], f"{here}/taskSpec"):
+            if "$(tasks." in s:
+                _check_result_refs(s, p, final, scope, deps, sink)
     _check_task_workspaces(task, here, scope, sink)
     for i, when in maps(task.get("when")):
         _check_when(when, f"{here}/when/{i}", sink)
@@ -167,23 +171,29 @@ def _check_expression(
     for m in CONTEXT_RE.finditer(s):
         if m.group(1) not in PIPELINE_CONTEXT:
             sink.add("R42", p, f"{m.group(0)} is not a Pipeline context variable")
+    _check_result_refs(s, p, final, scope, deps, sink)
+    for m in EXEC_STATUS_RE.finditer(s):
+        if not final or where == "matrix":
+            sink.add("R39", p, f"{m.group(0)} is only allowed in finally params and when")
+        elif m.group("task") is not None and m.group("task") not in scope.tasks:
+            sink.add("R39", p, f"{m.group(0)}: no task {m.group('task')!r} in tasks")
+
+
+def _check_result_refs(s: str, p: str, final: bool, scope: _Scope, deps: set[str], sink: Sink) -> None:
+    """``$(tasks.<t>.results.<r>)`` in a pipeline task (its params, when, matrix or embedded spec):
+    ``<t>`` is a ``tasks`` entry, which becomes a dependency (rules 37, 38)."""
+    rule = "R38" if final else "R37"
     for m in TASK_RESULT_RE.finditer(s):
         task = m.group("task")
         if m.group("scope") != "tasks":
             continue
         if final and task in scope.finals:
             sink.add("R38", p, f"{m.group(0)}: finally tasks cannot use results of finally tasks")
-            continue
-        if task not in scope.tasks:
-            sink.add("R38" if final else "R37", p, f"{m.group(0)}: no task {task!r} in tasks")
-            continue
-        deps.add(task)
-        _check_result_use(m, p, "R38" if final else "R37", scope, sink)
-    for m in EXEC_STATUS_RE.finditer(s):
-        if not final or where == "matrix":
-            sink.add("R39", p, f"{m.group(0)} is only allowed in finally params and when")
-        elif m.group("task") is not None and m.group("task") not in scope.tasks:
-            sink.add("R39", p, f"{m.group(0)}: no task {m.group('task')!r} in tasks")
+        elif task not in scope.tasks:
+            sink.add(rule, p, f"{m.group(0)}: no task {task!r} in tasks")
+        else:
+            deps.add(task)
+            _check_result_use(m, p, rule, scope, sink)
 
 
 def _check_result_use(m: re.Match[str], p: str, rule: str, scope: _Scope, sink: Sink) -> None:
@@ -246,16 +256,20 @@ def _check_matrix(task: Mapping[str, Any], here: str, sink: Sink) -> None:
 
 
 def _combinations(matrix: Mapping[str, Any]) -> int:
-    """``Matrix.CountCombinations``: product of the param arrays, plus each include entry that adds a
-    combination (one naming a param or value the matrix params do not have). A ``$(...)`` counts as 1."""
+    """``Matrix.CountCombinations``: the product of the param arrays (a ``$(...)`` array counts as 1,
+    a lower bound), plus, per include entry, each leading matrix param whose value is new."""
     values = {as_str(p.get("name")): p.get("value") for _, p in maps(matrix.get("params"))}
-    count = math.prod(len(v) if isinstance(v, list) else 1 for v in values.values()) if values else 0
-    for _, include in maps(matrix.get("include")):
-        params = [p for _, p in maps(include.get("params"))]
-        if not values or any(
-            p.get("value") not in as_list(values.get(as_str(p.get("name")))) for p in params
-        ):
-            count += 1
+    includes = [[p for _, p in maps(i.get("params"))] for _, i in maps(matrix.get("include"))]
+    if not values:
+        return len(includes)
+    count = math.prod(len(v) if isinstance(v, list) else 1 for v in values.values())
+    for params in includes:
+        for param in params:
+            name = as_str(param.get("name"))
+            if name in values:
+                if param.get("value") in as_list(values[name]):
+                    break
+                count += 1
     return count
 
 

@@ -543,6 +543,18 @@ NEGATIVE = [
         put(f"{PT}/2/params", [{"name": "u", "value": "$(tasks.infer.results.nope[*])"}]),
         id="res",
     ),
+    case(
+        "R37",
+        "pipeline",
+        put(f"{PT}/1/taskSpec/steps/0/env/-", {"name": "X", "value": "$(tasks.nope.results.r)"}),
+        id="propagated-result",
+    ),
+    case(
+        "R37",
+        "pipeline",
+        put(f"{PT}/1/taskSpec/steps/0/env/-", {"name": "G", "value": "$(tasks.gate.results.verdict)"}),
+        id="propagated-cycle",
+    ),
     case("R38", "pipeline", put("spec/finally/0/runAfter", ["gate"]), id="run-after"),
     case(
         "R38",
