@@ -220,6 +220,15 @@ def parse_duration(value: Any) -> float | None:
     return sign * total
 
 
+def check_duration(value: Any, path: str, sink: Sink, rule: str) -> float | None:
+    """Seconds of a duration field, or None after reporting one that is not a Go duration >= 0."""
+    seconds = parse_duration(value)
+    if seconds is None or seconds < 0:
+        sink.add(rule, path, f"{value!r} is not a Go duration >= 0 (e.g. 1h0m0s)")
+        return None
+    return seconds
+
+
 # --- admission defaults (tekton-rules.md 0.4) -----------------------------------------------------
 
 ParamInfo = tuple[str, frozenset[str]]  # (type, object property keys)

@@ -10,10 +10,10 @@ from compiler.tekton_rules_base import (
     Sink,
     as_map,
     as_str,
+    check_duration,
     check_ref,
     duplicates,
     maps,
-    parse_duration,
     supplied_params,
     walk_strings,
 )
@@ -55,9 +55,7 @@ def check_taskrun(doc: Mapping[str, Any], sink: Sink) -> None:
     if not isinstance(retries, int) or retries < 0:
         sink.add("R30", "/spec/retries", f"retries {retries!r} must be >= 0")
     if "timeout" in spec:
-        seconds = parse_duration(spec["timeout"])
-        if seconds is None or seconds < 0:
-            sink.add("R30", "/spec/timeout", f"timeout {spec['timeout']!r} is not a Go duration >= 0")
+        check_duration(spec["timeout"], "/spec/timeout", sink, "R30")
     if "debug" in spec:
         sink.add("R31", "/spec/debug", "debug is an alpha feature (enable-api-fields is beta)")
     check_step_specs(spec, "/spec", sink, "R31")
@@ -86,10 +84,8 @@ def check_pipelinerun(doc: Mapping[str, Any], sink: Sink) -> None:
         here = f"/spec/taskRunSpecs/{i}"
         check_step_specs(trs, here, sink, "R50")
         if "timeout" in trs:
-            seconds = parse_duration(trs["timeout"])
-            if seconds is None or seconds < 0:
-                sink.add("R49", f"{here}/timeout", f"timeout {trs['timeout']!r} is not a Go duration >= 0")
-            elif tasks_limit and seconds > tasks_limit:
+            seconds = check_duration(trs["timeout"], f"{here}/timeout", sink, "R49")
+            if seconds is not None and tasks_limit and seconds > tasks_limit:
                 sink.add(
                     "R49", f"{here}/timeout", f"timeout {trs['timeout']!r} exceeds the tasks/pipeline timeout"
                 )
@@ -100,21 +96,15 @@ def _check_timeouts(timeouts: Mapping[str, Any], sink: Sink) -> float:
     parsed: dict[str, float] = {}
     for key in ("pipeline", "tasks", "finally"):
         if key in timeouts:
-            seconds = parse_duration(timeouts[key])
-            if seconds is None or seconds < 0:
-                sink.add("R49", f"/spec/timeouts/{key}", f"{timeouts[key]!r} is not a Go duration >= 0")
-            else:
+            seconds = check_duration(timeouts[key], f"/spec/timeouts/{key}", sink, "R49")
+            if seconds is not None:
                 parsed[key] = seconds
     pipeline = parsed.get("pipeline", DEFAULT_TIMEOUT if "pipeline" not in timeouts else 0.0)
     for key in ("tasks", "finally"):
         if key in parsed and pipeline and (parsed[key] > pipeline or parsed[key] == 0):
             sink.add("R49", f"/spec/timeouts/{key}", f"timeouts.{key} must be > 0 and <= timeouts.pipeline")
-    if (
-        "tasks" in parsed
-        and "finally" in parsed
-        and pipeline
-        and parsed["tasks"] + parsed["finally"] > pipeline
-    ):
+    both = parsed.get("tasks", 0.0) + parsed.get("finally", 0.0)
+    if "tasks" in parsed and "finally" in parsed and pipeline and both > pipeline:
         sink.add("R49", "/spec/timeouts", "timeouts.tasks + timeouts.finally exceed timeouts.pipeline")
     return parsed.get("tasks", pipeline)
 

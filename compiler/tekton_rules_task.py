@@ -19,12 +19,12 @@ from compiler.tekton_rules_base import (
     as_list,
     as_map,
     as_str,
+    check_duration,
     check_ref,
     declared_params,
     duplicates,
     is_dns_label,
     maps,
-    parse_duration,
     ptr,
     result_path_names,
     result_type,
@@ -128,9 +128,7 @@ def _check_step(
         ):
             sink.add("R8", f"{here}/onError", f"onError {on_error!r} is not continue / stopAndFail")
     if "timeout" in step:
-        seconds = parse_duration(step["timeout"])
-        if seconds is None or seconds < 0:
-            sink.add("R9", f"{here}/timeout", f"timeout {step['timeout']!r} is not a Go duration >= 0")
+        check_duration(step["timeout"], f"{here}/timeout", sink, "R9")
     _check_mounts(step, here, sink)
     for key in ("stdoutConfig", "stderrConfig"):
         if key in step:
@@ -150,10 +148,7 @@ def _check_step(
 def _check_step_string(
     s: str, p: str, field: str, scope: _TaskScope, own_results: frozenset[str], sink: Sink
 ) -> None:
-    check_param_usage(
-        s, p, scope.params, sink, undeclared="R20", whole=_ARRAYS if field in _ARGV_FIELDS else _NONE
-    )
-    _check_context(s, p, sink)
+    _check_container_string(s, p, field, scope, sink)
     for result in result_path_names(s):
         if result not in scope.results:
             sink.add("R25", p, f"$(results.{result}.path): the Task declares no result {result!r}")
@@ -166,15 +161,18 @@ def _check_step_string(
         )
     if ARTIFACT_RE.search(s):
         sink.add("R12", p, "artifact references need enable-artifacts (off)")
-    if field == "script":
-        for m in _UNSAFE_RE.finditer(s):
-            sink.add("S1", p, f"{m.group(0)} is substituted into a script; pass it through env instead")
 
 
-def _check_context(s: str, p: str, sink: Sink) -> None:
+def _check_container_string(s: str, p: str, field: str, scope: _TaskScope, sink: Sink) -> None:
+    """Params (20-23), context (24) and S1 on one string of a step, stepTemplate or sidecar field."""
+    whole = _ARRAYS if field in _ARGV_FIELDS else _NONE
+    check_param_usage(s, p, scope.params, sink, undeclared="R20", whole=whole)
     for m in CONTEXT_RE.finditer(s):
         if m.group(1) not in TASK_CONTEXT:
             sink.add("R24", p, f"{m.group(0)} is not a Task context variable")
+    if field == "script":
+        for m in _UNSAFE_RE.finditer(s):
+            sink.add("S1", p, f"{m.group(0)} is substituted into a script; pass it through env instead")
 
 
 def _check_sidecar(sidecar: Mapping[str, Any], here: str, scope: _TaskScope, sink: Sink) -> None:
@@ -194,17 +192,12 @@ def _check_sidecar(sidecar: Mapping[str, Any], here: str, scope: _TaskScope, sin
 
 
 def _check_container_strings(container: Mapping[str, Any], here: str, scope: _TaskScope, sink: Sink) -> None:
-    """Param, context and script (S1) rules on a stepTemplate or sidecar (not checked by the webhook,
-    but an unresolved reference there stays a literal ``$(params.x)``)."""
+    """Rules 20-24 and S1 on a stepTemplate or sidecar: the webhook does not check them there, but an
+    unresolved reference stays a literal ``$(params.x)``."""
     for key, value in container.items():
-        whole = _ARRAYS if key in _ARGV_FIELDS else _NONE
         for p, s in walk_strings(value, ptr(here, key)):
             if "$(" in s:
-                check_param_usage(s, p, scope.params, sink, undeclared="R20", whole=whole)
-                _check_context(s, p, sink)
-                if key == "script":
-                    for m in _UNSAFE_RE.finditer(s):
-                        sink.add("S1", p, f"{m.group(0)} is substituted into a script; pass it through env")
+                _check_container_string(s, p, str(key), scope, sink)
 
 
 def _check_inline_code(container: Mapping[str, Any], here: str, sink: Sink) -> None:
