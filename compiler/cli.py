@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "schema": "Print the JSON Schema of the spec kinds (for editors).",
     "crds": "Write the CustomResourceDefinitions of the spec kinds.",
     "compile": "Compile specs into a Tekton tree (kustomization) for Argo CD.",
+    "run": "Run one job on this machine from its compiled Tekton documents.",
 }
 
 

@@ -147,12 +147,20 @@ class HostLauncher:
     """Steps as host processes, container paths rewritten to run-directory folders."""
 
     def __init__(
-        self, rundir: RunDir, tools: HostTools, binds: Sequence[Bind], environ: Mapping[str, str]
+        self,
+        rundir: RunDir,
+        tools: HostTools,
+        binds: Sequence[Bind],
+        environ: Mapping[str, str],
+        cwd: Path,
     ) -> None:
         self.rundir = rundir
         self.tools = tools
         self.binds = list(binds)
         self.environ = dict(environ)
+        # A step without workingDir runs where `odahu-batch run` was started: a local connection's
+        # relative uri is relative to it.
+        self.cwd = cwd
 
     def path_map(self, step: Step) -> PathMap:
         mounts = dict(self.rundir.implicit_mounts())
@@ -181,7 +189,7 @@ class HostLauncher:
         if not step.is_user:
             search.insert(0, str(self.rundir.bin))
         env["PATH"] = os.pathsep.join(search)
-        cwd = Path(paths.to_host(step.working_dir)) if step.working_dir else self.rundir.root / "workspace"
+        cwd = Path(paths.to_host(step.working_dir)) if step.working_dir else self.cwd
         cwd.mkdir(parents=True, exist_ok=True)
         secret = frozenset(e.name for e in step.env if e.secret)
         return Launch(argv=argv, env=env, cwd=cwd, secret_env=secret)

@@ -46,6 +46,7 @@ class RunOptions:
     environ: Mapping[str, str] | None = None
     kill_grace: float = 5.0
     tty: bool | None = None
+    cwd: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _setup(
     environ = base_env(options.environ)
     tools = HostTools.find(options.environ)
     tools.check(steps)
-    host = HostLauncher(rundir, tools, options.binds, environ)
+    host = HostLauncher(rundir, tools, options.binds, environ, options.cwd or Path.cwd())
     launch_user = _user_launcher(options, rundir, environ, host, context)
     for step in steps:
         if step.is_user and options.user_runtime == "host":

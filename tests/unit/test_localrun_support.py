@@ -178,5 +178,6 @@ def run(docs: list[dict[str, Any]], tmp_path: Path, **options: Any) -> tuple[Run
     options.setdefault("uid", "11111111-2222-3333-4444-555555555555")
     options.setdefault("tty", False)
     options.setdefault("kill_grace", 1.0)
+    options.setdefault("cwd", tmp_path)
     report = run_documents(docs, RunOptions(**options), out)
     return report, out.getvalue()

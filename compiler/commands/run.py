@@ -1,0 +1,119 @@
+"""``odahu-batch run SPECS... --job NAME``: run one job on this machine from its compiled Tekton documents.
+
+The specs (plus ``--job-file`` or ``--webhook-body``) are compiled in memory for a local run (local
+connections allowed); the job's TaskRun, its Task and the runtime ConfigMap are then executed step by
+step by the local runner. Exit 0 only when every step succeeded; 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from compiler.diagnostics import render_text
+from compiler.localrun import LocalRunError, RunOptions, run_documents
+from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job, write_job
+from compiler.localrun.launch import ENGINES
+from compiler.localrun.paths import Bind
+from compiler.localrun.secrets import SecretStore
+from compiler.pipeline import generate_documents
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="SPECS", help="spec files or folders (*.yaml, *.yml)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--job", metavar="NAME", help="a job of the specs (InferenceJob name)")
+    which.add_argument("--job-file", metavar="FILE", type=Path, help="a file holding one InferenceJob")
+    which.add_argument(
+        "--webhook-body", metavar="FILE", help='an ODAHU webhook body (JSON: {"spec": {...}}); - for stdin'
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)"
+    )
+    parser.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="HOST_DIR:IMAGE_DIR[:ro]",
+        help="a folder of the service's image, taken from this machine (repeatable, like docker -v)",
+    )
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME/KEY=VALUE",
+        help="a key of a Kubernetes Secret the Task reads (repeatable; prefer --secrets-file)",
+    )
+    parser.add_argument(
+        "--secrets-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="Secret manifests (YAML/JSON, data or stringData) or {name: {key: value}} (repeatable)",
+    )
+    parser.add_argument(
+        "--user-runtime",
+        choices=("host", *ENGINES),
+        default="host",
+        help="run the user step on this machine (default) or in its image with docker or podman",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the volumes' data after a successful run (always kept on failure)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print each step's command and env (secrets masked)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except LocalRunError as exc:
+        print(f"odahu-batch run: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    paths: list[str | Path] = list(args.paths)
+    if args.job_file is not None:
+        job = job_name_in_file(args.job_file)
+        paths.append(args.job_file)
+    elif args.webhook_body is not None:
+        body = sys.stdin.read() if args.webhook_body == "-" else _read(Path(args.webhook_body))
+        doc = webhook_job(body, "stdin" if args.webhook_body == "-" else args.webhook_body)
+        paths.append(write_job(doc, args.workdir / ".jobs"))
+        job = str(doc["id"])
+    else:
+        job = args.job
+    binds = [Bind.parse(b) for b in args.bind]
+    secrets = SecretStore.from_sources(args.secrets_file, args.secret)
+    result = generate_documents(paths, for_cluster=False)
+    if result.diagnostics:
+        sys.stderr.write(render_text(result.diagnostics, result.sources))
+    if result.generated is None or not result.generated.ok:
+        errors = sum(d.is_error for d in result.diagnostics)
+        print(f"odahu-batch run: {errors} error{'s' if errors != 1 else ''} in the specs", file=sys.stderr)
+        return 1
+    docs = result.generated.objects
+    options = RunOptions(
+        workdir=args.workdir,
+        taskrun=taskrun_of_job(docs, job),
+        binds=binds,
+        secrets=secrets,
+        user_runtime=args.user_runtime,
+        keep=args.keep,
+        verbose=args.verbose,
+    )
+    report = run_documents(docs, options, sys.stdout)
+    return report.exit_code
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalRunError(f"--webhook-body {path}: cannot read it ({exc})") from exc
