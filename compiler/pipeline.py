@@ -12,6 +12,7 @@ from compiler.emit import EmitResult, emit
 from compiler.load import load
 from compiler.project import Project
 from compiler.resolve import resolve
+from compiler.runtime_bundle import RuntimeBundle
 from compiler.validate import validate
 
 
@@ -51,20 +52,30 @@ class CompileResult:
         return self.emitted is not None and not has_errors(self.diagnostics)
 
 
-def generate_documents(paths: Iterable[str | Path], *, for_cluster: bool) -> CompileResult:
-    """Every output document of the specs under ``paths``, without writing anything."""
+def generate_documents(
+    paths: Iterable[str | Path], *, for_cluster: bool, bundle: RuntimeBundle | None = None
+) -> CompileResult:
+    """Every output document of the specs under ``paths``, without writing anything.
+
+    ``bundle``: the step programs to ship (default: the installed ``compiler/runtime``).
+    """
     project, diags, sources = analyse(paths, for_cluster=for_cluster)
     if project is None or has_errors(diags):
         return CompileResult(diags, sources)
-    generated = generate(project)
+    generated = generate(project, bundle)
     return CompileResult(sort_diagnostics([*diags, *generated.diagnostics]), sources, generated=generated)
 
 
 def compile(
-    paths: Iterable[str | Path], out_dir: str | Path, *, check: bool = False, for_cluster: bool = True
+    paths: Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    check: bool = False,
+    for_cluster: bool = True,
+    bundle: RuntimeBundle | None = None,
 ) -> CompileResult:
     """Specs -> the output tree in ``out_dir`` (``check``: only compare and diff it)."""
-    result = generate_documents(paths, for_cluster=for_cluster)
+    result = generate_documents(paths, for_cluster=for_cluster, bundle=bundle)
     if result.generated is None or not result.generated.ok:
         return result
     try:

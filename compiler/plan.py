@@ -30,7 +30,7 @@ from compiler.plan_model import (
     Webhooks,
     WebhookTrigger,
 )
-from compiler.plan_steps import service_steps, user_resources
+from compiler.plan_steps import helper_resources, model_location, service_steps, user_resources, user_step
 from compiler.plan_triggers import LISTENER_CLUSTER_RULES, LISTENER_RULES, binding_params, interceptors
 from compiler.project import Job, Project, Service
 from compiler.runtime_bundle import RuntimeBundle
@@ -128,24 +128,30 @@ def _tolerations(project: Project) -> tuple[Toleration, ...]:
 
 
 def _run_fingerprint(project: Project, job: Job, run: RunSpec) -> str:
-    """What a committed run does: its values, its service and the settings that shape its steps.
+    """What a committed run does: its values, its service's model and predictor, and the settings
+    that shape its steps, all in canonical form (``0.5`` and ``500m`` CPUs are the same run).
 
     Deliberately not the generated Task: upgrading odahu-batch (new step programs or templates)
     must not re-run every committed job, while any change to what the job does gives a new run.
     """
     service = project.service(job.service)
-    refs = [job.effective.dataSource, job.effective.outputDestination]
-    model = service.spec.modelRegistry.remote
-    used = sorted({r.connection for r in refs} | ({model.modelConnection} if model else set()))
-    settings = project.settings.model_dump(
-        mode="json",
-        include={"images", "gpuResourceName", "feedback", "helperResources", "validation"},
-    )
+    model = model_location(project, service)
+    local = service.spec.modelRegistry.local
+    refs = [job.effective.dataSource.connection, job.effective.outputDestination.connection]
+    used = sorted({*refs, *([model[0]] if model else [])})
+    settings = project.settings
     return n.content_hash(
         {
-            "service": service.spec.model_dump(mode="json"),
+            "user": asdict(user_step(project, service)),
+            "model": model or (local.model_dump(mode="json") if local else None),
             "connections": {c: project.connection(c).spec.model_dump(mode="json") for c in used},
-            "settings": settings,
+            "helpers": {
+                "images": settings.images.model_dump(mode="json"),
+                "resources": asdict(helper_resources(settings)),
+                "feedback": settings.feedback.model_dump(mode="json"),
+                "validation": settings.validation.model_dump(mode="json"),
+            },
+            "parallelism": job.effective.parallelism,
             "requestId": job.effective.requestId,
             "run": asdict(run),
         }

@@ -164,9 +164,9 @@ class _Steps:
         )
 
     def sync_model(self) -> Step:
-        assert self.remote is not None
-        model = ConnectionReference(connection=self.remote.modelConnection, path=self.remote.modelPath)
-        conn, path = location(self.project, model)
+        found = model_location(self.project, self.service)
+        assert found is not None
+        conn, path = found
         return self.helper(
             n.STEP_SYNC_MODEL,
             "sync_model.py",
@@ -321,5 +321,17 @@ class _Steps:
         return tuple(steps)
 
 
+def model_location(project: Project, service: Service) -> tuple[str, str] | None:
+    """(connection, path) of a remote model; None for a model baked into the image."""
+    remote = service.spec.modelRegistry.remote
+    if remote is None:
+        return None
+    return location(project, ConnectionReference(connection=remote.modelConnection, path=remote.modelPath))
+
+
 def service_steps(project: Project, service: Service) -> tuple[Step, ...]:
     return _Steps(project, service).all()
+
+
+def user_step(project: Project, service: Service) -> Step:
+    return _Steps(project, service).user()

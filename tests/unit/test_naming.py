@@ -1,0 +1,52 @@
+"""naming: every generated name is stable, within its limit and derived only from ids and hashes."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler import naming as n
+
+
+def test_content_hash_is_stable_and_order_free() -> None:
+    assert n.content_hash({"a": 1, "b": [1, 2]}) == n.content_hash({"b": [1, 2], "a": 1})
+    assert n.content_hash({"a": 1}) != n.content_hash({"a": 2})
+    assert len(n.content_hash("x")) == 8
+
+
+def test_taskrun_names_leave_room_for_the_pod_suffix() -> None:
+    assert n.taskrun_name("nightly", "1a2b3c4d") == "nightly-1a2b3c4d"
+    long = n.taskrun_name("j" * 63, "1a2b3c4d")
+    assert len(long) == n.TASKRUN_MAX == 59
+    assert long.endswith("-1a2b3c4d")
+    # a cut never leaves a dangling separator before the hash
+    assert n.taskrun_name("a" * 49 + "-x", "1a2b3c4d") == "a" * 49 + "-1a2b3c4d"
+
+
+@pytest.mark.parametrize(
+    ("connection", "field", "env"),
+    [
+        ("data", "accessKeyID", "ODAHU_CRED_DATA__ACCESS_KEY_ID"),
+        ("s3-models", "secretAccessKey", "ODAHU_CRED_S3_MODELS__SECRET_ACCESS_KEY"),
+        ("a--b", "sasURL", "ODAHU_CRED_A__B__SAS_URL"),
+        ("gcs", "serviceAccountJSON", "ODAHU_CRED_GCS__SERVICE_ACCOUNT_JSON"),
+    ],
+)
+def test_credential_env_names(connection: str, field: str, env: str) -> None:
+    assert n.credential_env(connection, field) == env
+
+
+def test_distinct_connections_get_distinct_env_names() -> None:
+    assert n.credential_env("a-b", "accountKey") != n.credential_env("a--b", "accountKey")
+
+
+def test_document_paths() -> None:
+    assert n.document_path("Task", "multiplier", "odahu-batch") == "odahu-batch/task/multiplier.yaml"
+    assert n.document_path("ClusterRole", "x", None) == "_cluster/clusterrole/x.yaml"
+
+
+def test_fixed_names() -> None:
+    assert n.runtime_configmap_name("1a2b3c4d") == "odahu-batch-runtime-1a2b3c4d"
+    assert n.trigger_run_prefix("svc") == "svc-"
+    assert n.overlay_key("data-path") == "odahu.data_path"
+    assert n.rclone_location("data", "batch/in") == "data:batch/in"
+    assert len(n.EVENTLISTENER) <= n.EVENTLISTENER_MAX

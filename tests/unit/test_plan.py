@@ -1,0 +1,339 @@
+"""plan: the steps, values and names of every generated object, before any YAML."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler import naming as n
+from compiler.plan import plan
+from compiler.plan_model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
+from compiler.plan_quantity import canonical_quantity
+from compiler.plan_triggers import cel_string
+from compiler.runtime_bundle import RuntimeBundle
+from tests.unit.compile_fixtures import (
+    BAKED,
+    BUNDLE,
+    CONNECTIONS,
+    HEAD,
+    JOBS,
+    SAMPLE,
+    project_from,
+    sample_project,
+)
+
+ODAHU_STEPS = [
+    "configure-rclone",
+    "sync-data",
+    "sync-model",
+    "validate-input",
+    "log-input",
+    "user-container",
+    "validate-output",
+    "log-output",
+    "sync-output",
+]
+
+
+@pytest.fixture(scope="module")
+def planned() -> Plan:
+    return plan(sample_project(), BUNDLE)
+
+
+def _run(p: Plan, service: str) -> RunPlan:
+    return next(r for r in p.runs if r.service == service)
+
+
+def _step(run: RunPlan, name: str) -> Step:
+    return next(s for s in run.steps if s.name == name)
+
+
+def _env(step: Step) -> dict[str, EnvVar]:
+    return {e.name: e for e in step.env}
+
+
+def test_steps_are_odahus_in_order(planned: Plan) -> None:
+    assert [s.name for s in _run(planned, "multiplier").steps] == ODAHU_STEPS
+    baked = [s.name for s in _run(planned, "baked").steps]
+    assert baked == [s for s in ODAHU_STEPS if s != "sync-model"]
+
+
+def test_user_step_env_mounts_and_resources(planned: Plan) -> None:
+    user = _step(_run(planned, "multiplier"), "user-container")
+    env = _env(user)
+    for new, legacy, value in (
+        ("ODAHU_MODEL", "ODAHU_MODEL_PATH", "/odahu/model"),
+        ("ODAHU_MODEL_INPUT", "ODAHU_INPUT_PATH", "/odahu/input"),
+        ("ODAHU_MODEL_OUTPUT", "ODAHU_OUTPUT_PATH", "/odahu/raw-output"),
+    ):
+        assert env[new].value == env[legacy].value == value
+    mounts = {m.volume: m.read_only for m in user.mounts}
+    assert mounts == {"odahu-input": True, "odahu-model": True, "odahu-raw-output": False}
+    assert user.resources == Resources(
+        requests=(("cpu", "500m"), ("memory", "1Gi")),
+        limits=(("memory", "2Gi"), ("nvidia.com/gpu", "1")),
+    )
+    assert user.run_as_user is None
+    assert (user.image, user.command, user.args) == (
+        "registry.example.com/predictor:1.0",
+        ("python3",),
+        ("/app/predict.py",),
+    )
+
+
+def test_baked_model_path_reaches_the_user_step(planned: Plan) -> None:
+    user = _step(_run(planned, "baked"), "user-container")
+    assert _env(user)["ODAHU_MODEL"].value == "/opt/model"
+    assert "odahu-model" not in {m.volume for m in user.mounts}
+    log = _step(_run(planned, "baked"), "log-input")
+    assert log.args[-4:] == ("--model-name", "baked", "--model-version", "2")
+
+
+def test_nothing_with_credentials_reaches_the_user_step(planned: Plan) -> None:
+    for run in planned.runs:
+        user = _step(run, "user-container")
+        assert {m.volume for m in user.mounts}.isdisjoint({"odahu-config", "odahu-runtime", "odahu-rejected"})
+        assert all(e.secret is None for e in user.env)
+
+
+def test_helpers_get_small_requests_and_never_a_gpu(planned: Plan) -> None:
+    for run in planned.runs:
+        for step in run.steps:
+            if step.role == "user":
+                continue
+            assert step.resources.requests == (("cpu", "100m"), ("memory", "256Mi"))
+            assert step.resources.limits == (("memory", "1Gi"),)
+            assert step.run_as_user == 65532
+
+
+def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
+    configure = _step(_run(planned, "multiplier"), "configure-rclone")
+    secrets = {e.name: e.secret for e in configure.env if e.secret is not None}
+    assert {name: (s.name, s.key, s.optional) for name, s in secrets.items()} == {
+        "ODAHU_CRED_BLOBS__SAS_URL": ("blob-creds", "sas", True),
+        "ODAHU_CRED_DATA__ACCESS_KEY_ID": ("odahu-data-creds", "accessKeyID", True),
+        "ODAHU_CRED_DATA__SECRET_ACCESS_KEY": ("odahu-data-creds", "secretAccessKey", True),
+    }
+    connections = json.loads(str(_env(configure)["ODAHU_CONNECTIONS"].value))
+    assert connections == [
+        {
+            "account": "odahuacct",
+            "auth": "secret",
+            "bucket": "results",
+            "credentialEnv": {"sasURL": "ODAHU_CRED_BLOBS__SAS_URL"},
+            "name": "blobs",
+            "type": "azureblob",
+        },
+        {
+            "auth": "secret",
+            "bucket": "odahu-data",
+            "credentialEnv": {
+                "accessKeyID": "ODAHU_CRED_DATA__ACCESS_KEY_ID",
+                "secretAccessKey": "ODAHU_CRED_DATA__SECRET_ACCESS_KEY",
+            },
+            "name": "data",
+            "region": "eu-west-1",
+            "type": "s3",
+        },
+        {
+            "auth": "workloadIdentity",
+            "bucket": "odahu-models",
+            "credentialEnv": {},
+            "name": "models",
+            "type": "gcs",
+        },
+    ]
+
+
+def test_gcs_key_and_local_roots() -> None:
+    text = f"""\
+{HEAD}kind: Connection
+metadata: {{name: gcs}}
+spec:
+  type: gcs
+  uri: gs://b/p
+  credentials: {{secretRef: {{name: gcs-creds, keys: {{serviceAccountKey: key.json}}}}}}
+---
+{HEAD}kind: Connection
+metadata: {{name: here}}
+spec: {{type: local, uri: file:///srv/data}}
+---
+{HEAD}kind: InferenceService
+metadata: {{name: svc}}
+spec:
+  image: img
+  command: [run]
+  modelRegistry: {{remote: {{modelConnection: gcs}}}}
+  dataSource: {{connection: here, path: in}}
+  outputDestination: {{connection: gcs}}
+"""
+    project = project_from(text, for_cluster=False)
+    configure = _step(plan(project, BUNDLE).runs[0], "configure-rclone")
+    env = _env(configure)
+    connections = {c["name"]: c for c in json.loads(str(env["ODAHU_CONNECTIONS"].value))}
+    assert connections["gcs"]["credentialEnv"] == {
+        "serviceAccountJSON": "ODAHU_CRED_GCS__SERVICE_ACCOUNT_JSON"
+    }
+    assert connections["here"] == {
+        "auth": "none",
+        "credentialEnv": {},
+        "name": "here",
+        "root": "/srv/data",
+        "type": "local",
+    }
+    secret = env["ODAHU_CRED_GCS__SERVICE_ACCOUNT_JSON"].secret
+    assert secret is not None
+    assert (secret.name, secret.key) == ("gcs-creds", "key.json")
+    params = {p.name: p.default for p in plan(project, BUNDLE).runs[0].params}
+    # a reference's path replaces the connection's own; none given: the connection's own path
+    assert params == {
+        "request-id": "",
+        "data-connection": "here",
+        "data-path": "in",
+        "output-connection": "gcs",
+        "output-path": "p",
+    }
+    sync_model = _step(plan(project, BUNDLE).runs[0], "sync-model")
+    assert sync_model.args[:2] == ("--source", "gcs:p")
+
+
+def test_run_time_values_never_inside_a_shell_string(planned: Plan) -> None:
+    for run in planned.runs:
+        for step in run.steps:
+            for item in (*step.command, *step.args):
+                if isinstance(item, str):
+                    assert "$(" not in item or "$(command -v rclone)" in item, (step.name, item)
+    sync = _step(_run(planned, "multiplier"), "sync-data")
+    assert sync.command == ("sh", "-c")
+    env = _env(sync)
+    assert env["ODAHU_SOURCE_CONNECTION"].value == ParamRef("data-connection")
+    assert env["ODAHU_SOURCE_PATH"].value == ParamRef("data-path")
+    assert env["ODAHU_DEST"].value == "/odahu/raw-input"
+    output = _step(_run(planned, "multiplier"), "sync-output")
+    dest = output.args[output.args.index("--dest") + 1]
+    assert dest == Join((ParamRef("output-connection"), ":", ParamRef("output-path")))
+
+
+def test_mount_paths_reach_programs_whole(planned: Plan) -> None:
+    roots = tuple(n.MOUNT_PATHS.values())
+    for run in planned.runs:
+        for step in run.steps:
+            values = [*step.args, *(e.value for e in step.env)]
+            for value in values:
+                if isinstance(value, str) and "/odahu/" in value and "\n" not in value:
+                    assert value.startswith(roots), (step.name, value)
+
+
+def test_params_and_results(planned: Plan) -> None:
+    run = _run(planned, "multiplier")
+    assert [(p.name, p.default) for p in run.params] == [
+        ("request-id", ""),
+        ("data-connection", "data"),
+        ("data-path", "batch/input"),
+        ("output-connection", "data"),
+        ("output-path", "batch/output"),
+    ]
+    baked = {p.name: p.default for p in _run(planned, "baked").params}
+    assert baked["output-connection"] is None  # no default: every run must name one
+    assert [r.name for r in run.results] == ["input-summary", "output-summary"]
+
+
+def test_runtime_configmap_is_content_hashed_and_mounted_read_only(planned: Plan) -> None:
+    (cm,) = planned.runtime
+    assert cm.meta.name == f"odahu-batch-runtime-{BUNDLE.digest}"
+    assert cm.files == BUNDLE.files
+    run = _run(planned, "multiplier")
+    volume = next(v for v in run.volumes if v.name == "odahu-runtime")
+    assert volume.config_map == cm.meta.name
+    other = plan(sample_project(), RuntimeBundle((("validate.py", "changed\n"),)))
+    assert other.runtime[0].meta.name != cm.meta.name
+    assert {d.code for d in other.diagnostics} == {"W401"}
+
+
+def test_job_runs(planned: Plan) -> None:
+    jobs = {j.job: j for j in planned.jobs}
+    nightly, backfill, baked = jobs["nightly"], jobs["backfill"], jobs["baked-once"]
+    assert nightly.meta.name.startswith("nightly-")
+    assert len(nightly.meta.name) == len("nightly-") + 8
+    params = dict(nightly.run.params)
+    assert params["request-id"] == nightly.meta.name
+    assert dict(backfill.run.params)["request-id"] == "backfill-2026-11"
+    assert dict(backfill.run.params)["data-connection"] == "blobs"
+    assert dict(baked.run.params)["output-path"] == "batch"  # the connection's own path
+    assert nightly.run.timeout == "1h30m0s"
+    assert nightly.run.node_selector == (("pool", "gpu"),)
+    assert nightly.run.user_resources is None
+    assert backfill.run.user_resources == Resources(limits=(("cpu", "4"), ("nvidia.com/gpu", "2")))
+    assert dict(nightly.meta.annotations)["argocd.argoproj.io/sync-options"] == (
+        "Prune=false,SkipDryRunOnMissingResource=true"
+    )
+    assert dict(nightly.meta.labels)["app.kubernetes.io/managed-by"] == "tekton-pipelines"
+
+
+def _names(text: str) -> dict[str, str]:
+    return {j.job: j.meta.name for j in plan(project_from(text), BUNDLE).jobs}
+
+
+def test_run_names_change_with_the_job_and_only_then() -> None:
+    base = _names(SAMPLE)
+    assert base == _names(SAMPLE)
+    changed = _names(SAMPLE.replace("requestId: backfill-2026-11", "requestId: backfill-2026-12"))
+    assert changed["backfill"] != base["backfill"]
+    assert changed["nightly"] == base["nightly"]
+    # a change to the service is a change to what its jobs do
+    service = _names(SAMPLE.replace("timeout: 90m", "timeout: 2h"))
+    assert service["nightly"] != base["nightly"]
+    assert service["baked-once"] == base["baked-once"]
+    # spelling a value differently is no change
+    respelled = _names(SAMPLE.replace('cpu: "0.5"', "cpu: 500m"))
+    assert respelled == base
+    # new step programs re-run nothing
+    assert {j.job: j.meta.name for j in plan(sample_project(), RuntimeBundle(())).jobs} == base
+
+
+def test_webhooks(planned: Plan) -> None:
+    (trigger,) = planned.triggers  # baked has the webhook off
+    assert trigger.service == "multiplier"
+    assert dict(trigger.trigger.labels)[n.LABEL_WEBHOOK] == "true"
+    github, cel = trigger.interceptors
+    assert (github.ref, github.secret_name, github.secret_key) == ("github", "webhook-hmac", "token")
+    assert cel.ref == "cel"
+    assert cel.filter is not None
+    assert "body.spec.inferenceServiceId == 'multiplier'" in cel.filter
+    assert "['blobs', 'data', 'models']" in cel.filter
+    assert "!has(body.spec.resources)" in cel.filter
+    overlays = dict(cel.overlays)
+    assert set(overlays) == {f"odahu.{k}" for k in ("request_id", "data_connection", "data_path",
+                                                    "output_connection", "output_path")}  # fmt: skip
+    assert "{'blobs': 'batch', 'data': 'batch', 'models': 'registry'}" in overlays["odahu.data_path"]
+    assert dict(trigger.run.params)["data-path"].__class__.__name__ == "TriggerParamRef"
+    (hooks,) = planned.webhooks
+    assert hooks.listener.name == "odahu-batch"
+    verbs = {(r.resources, r.verbs) for r in hooks.rules}
+    assert (("taskruns",), ("create",)) in verbs
+    assert all("secrets" not in r.resources for r in hooks.rules)
+    assert hooks.cluster_role_binding.role == planned.cluster_roles[0].meta.name
+
+
+def test_no_webhook_no_listener() -> None:
+    text = "---\n".join((CONNECTIONS, BAKED, JOBS.split("---\n")[2]))
+    planned = plan(project_from(text), BUNDLE)
+    assert planned.triggers == ()
+    assert planned.webhooks == ()
+    assert planned.cluster_roles == ()
+
+
+def test_cel_strings() -> None:
+    assert cel_string("a'b\\c") == "'a\\'b\\\\c'"
+    assert cel_string("é") == "'\\u00e9'"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [("0.5", "500m"), ("1000m", "1"), ("2000", "2k"), ("1024Mi", "1Gi"), ("1.5Gi", "1536Mi"),
+     ("1.5Ki", "1536"),
+     ("100m", "100m"), ("0", "0"), ("1e3", "1e3"), ("0.0005", "500u"), ("512", "512"), ("10G", "10G")],
+)  # fmt: skip
+def test_quantities_are_written_as_the_api_server_does(text: str, canonical: str) -> None:
+    assert canonical_quantity(text) == canonical
