@@ -106,34 +106,42 @@ def check_documents_all(docs: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def check_tree(directory: Path) -> list[str]:
-    """Everything wrong with a generated tree: the kustomize build and its documents, plus every file
-    loaded directly (``*.yaml`` not listed in a kustomization.yaml, listed files that do not exist)."""
+    """Everything wrong with a generated tree: the kustomize build and the documents it yields, the
+    listing (every ``*.yaml`` listed by a kustomization.yaml, every listed file present), and every
+    file loaded directly: YAML errors always, document problems for the files the build does not cover
+    (unlisted ones, or all of them when the build fails)."""
     directory = Path(directory)
     problems: list[str] = []
+    built = True
     try:
         problems += check_documents_all(kustomize_build(directory))
     except RuntimeError as exc:
         problems.append(str(exc))
-    problems += _check_listing(directory)
+        built = False
+    listed, listing_problems = _listing(directory)
+    problems += listing_problems
     for path in sorted(directory.rglob("*.yaml")):
         if path.name == KUSTOMIZATION:
             continue
+        where = path.relative_to(directory)
         try:
             docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
         except yaml.YAMLError as exc:
-            problems.append(f"{path.relative_to(directory)}: not YAML: {exc}")
+            problems.append(f"{where}: not YAML: {exc}")
             continue
-        bad = [d for d in docs if not isinstance(d, Mapping)]
-        if bad:
-            problems.append(f"{path.relative_to(directory)}: a document is not a mapping")
-        where = path.relative_to(directory)
-        problems += [f"{where}: {p}" for p in check_documents_all(d for d in docs if isinstance(d, Mapping))]
+        if not all(isinstance(d, Mapping) for d in docs):
+            problems.append(f"{where}: a document is not a mapping")
+        if not built or path.resolve() not in listed:
+            problems += [
+                f"{where}: {p}" for p in check_documents_all(d for d in docs if isinstance(d, Mapping))
+            ]
     return problems
 
 
-def _check_listing(directory: Path) -> list[str]:
-    """Every ``*.yaml`` is listed (resources, components, patches) by a kustomization.yaml, and every
-    local entry exists. A listed directory is a base: its own kustomization.yaml lists its files."""
+def _listing(directory: Path) -> tuple[set[Path], list[str]]:
+    """The files listed (resources, components, patches) by the kustomization.yaml files of the tree,
+    and the listing problems: entries that do not exist, ``*.yaml`` files nobody lists. A listed
+    directory is a base: its own kustomization.yaml lists its files."""
     problems: list[str] = []
     listed: set[Path] = set()
     for kustomization in sorted(directory.rglob(KUSTOMIZATION)):
@@ -148,7 +156,7 @@ def _check_listing(directory: Path) -> list[str]:
     for path in sorted(directory.rglob("*.yaml")):
         if path.name != KUSTOMIZATION and path.resolve() not in listed:
             problems.append(f"{path.relative_to(directory)}: not listed in any {KUSTOMIZATION}")
-    return problems
+    return listed, problems
 
 
 def _entries(kustomization: Mapping[str, Any]) -> list[str]:

@@ -952,21 +952,28 @@ def test_tree_problems_are_all_found(tmp_path: Any) -> None:
     bad_rule["spec"]["steps"][1]["script"] = "echo $(params.model-uri)"
     _write_tree(
         tmp_path,
-        {"task.yaml": [bad_rule], "cm.yaml": [bad_schema], "stray.yaml": [BASE["tb"]]},
+        {"task.yaml": [bad_rule], "cm.yaml": [bad_schema], "stray.yaml": [{**BASE["tb"], "spec": {}}]},
         ["task.yaml", "cm.yaml"],
     )
     problems = check_tree(tmp_path)
     assert any("stray.yaml: not listed in any kustomization.yaml" in p for p in problems), problems
     assert any(p.startswith("S1 Task/batch-infer /spec/steps/1/script") for p in problems), problems
     assert any("ConfigMap/odahu-batch-settings" in p and "labelz" in p for p in problems), problems
-    assert any(p.startswith("task.yaml: S1 ") for p in problems), problems  # also found loading the file
+    assert any(p.startswith("stray.yaml: R54 TriggerBinding/") for p in problems), (
+        problems
+    )  # unlisted: loaded
+    assert not any(p.startswith("task.yaml: ") for p in problems), problems  # listed: checked once, built
 
 
 def test_tree_listing_a_missing_file(tmp_path: Any) -> None:
-    _write_tree(tmp_path, {"task.yaml": [BASE["task"]]}, ["task.yaml", "gone.yaml"])
+    task = copy.deepcopy(BASE["task"])
+    task["spec"]["steps"][1]["script"] = "echo $(params.model-uri)"
+    _write_tree(tmp_path, {"task.yaml": [task]}, ["task.yaml", "gone.yaml"])
     problems = check_tree(tmp_path)
+    assert any(p.startswith("task.yaml: S1 ") for p in problems), problems  # the build failed: files checked
     assert "kustomization.yaml: listed 'gone.yaml' does not exist" in problems
     assert any("kubectl kustomize" in p for p in problems), problems
+    assert problems == sorted(set(problems), key=problems.index)  # nothing reported twice
 
 
 def test_kustomize_build_raises_with_stderr(tmp_path: Any) -> None:
