@@ -30,6 +30,13 @@ Covered: R1-R31, R34-R50, R52-R62, S1-S3, L1, with these parts left out:
 
 Not covered: R32 (needs the cluster's ``default-forbidden-env``), R33 and R51 (update rules need
 the live object; the GitOps answer is content-hashed run names).
+
+Stricter than the webhook, on purpose (each is a real failure later, or a project rule): steps and
+sidecars must be named (R5, R13); param references are checked in stepTemplate, sidecars, volumes
+and workspaces too (R20), and a string param used with a key or index is flagged (R21); context
+variables are checked in every pipeline task, not only the last (R42); a reference to a result an
+embedded task does not declare is flagged (R37, R38, R44); the matrix size counts a ``$(...)``
+array as one combination instead of none (R46).
 """
 
 from __future__ import annotations
