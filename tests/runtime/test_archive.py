@@ -1,0 +1,205 @@
+"""safe_extract: good archives unpack; hostile ones are refused and nothing lands outside the target."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from compiler.runtime._archive import UnsafeArchive
+from compiler.runtime.sync_model import safe_extract
+
+MB = 1 << 20
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes]], mode: str = "w:gz") -> Path:
+    with tarfile.open(path, mode) as tf:  # type: ignore[call-overload]
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            tf.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return path
+
+
+def _info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "", mode: int = 0o644) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    info.mode = mode
+    return info
+
+
+def _zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data, mode in members:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return path
+
+
+@pytest.fixture
+def area(tmp_path: Path) -> tuple[Path, Path]:
+    """(dest, tmp_path): a target folder next to a bystander folder that must stay untouched."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret").write_text("keep")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    return dest, tmp_path
+
+
+def test_good_tar_gz_unpacks_with_links_and_modes(area: tuple[Path, Path]) -> None:
+    dest, tmp = area
+    archive = _tar(
+        tmp / "model.tar.gz",
+        [
+            (_info("model", tarfile.DIRTYPE, mode=0o755), b""),
+            (_info("./model/weights.bin"), b"\x00" * 100),
+            (_info("model/run.sh", mode=0o755), b"#!/bin/sh\n"),
+            (_info("model/latest", tarfile.SYMTYPE, "weights.bin"), b""),
+            (_info("model/sub/up", tarfile.SYMTYPE, "../weights.bin"), b""),
+            (_info("model/copy.bin", tarfile.LNKTYPE, "model/weights.bin"), b""),
+            (_info("odahuflow.project.yaml"), b"model:\n  name: m\n"),
+        ],
+    )
+    assert safe_extract(str(archive), str(dest), 10 * MB, 100) == 7
+    assert (dest / "model/latest").read_bytes() == b"\x00" * 100
+    assert (dest / "model/sub/up").resolve() == (dest / "model/weights.bin").resolve()
+    assert os.stat(dest / "model/copy.bin").st_ino == os.stat(dest / "model/weights.bin").st_ino
+    assert os.stat(dest / "model/run.sh").st_mode & stat.S_IXUSR
+    assert (dest / "odahuflow.project.yaml").exists()
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_tar_compressions(area: tuple[Path, Path], mode: str) -> None:
+    dest, tmp = area
+    archive = _tar(tmp / "m.tar", [(_info("a/b.txt"), b"hello")], mode)
+    safe_extract(str(archive), str(dest), MB, 10)
+    assert (dest / "a/b.txt").read_text() == "hello"
+
+
+def test_good_zip(area: tuple[Path, Path]) -> None:
+    dest, tmp = area
+    archive = _zip(tmp / "m.zip", [("d/", b"", 0o40755), ("d/x.txt", b"x" * 1000, 0o100644), ("y", b"y", 0)])
+    assert safe_extract(str(archive), str(dest), MB, 10) == 3
+    assert (dest / "d/x.txt").read_bytes() == b"x" * 1000
+    assert (dest / "y").read_bytes() == b"y"
+
+
+HOSTILE: list[tuple[str, Callable[[Path], Path], str]] = [
+    ("zip slip", lambda t: _zip(t / "a.zip", [("ok.txt", b"1", 0), ("../outside/evil", b"x", 0)]), "'..'"),
+    ("zip slip nested", lambda t: _zip(t / "a.zip", [("a/../../outside/evil", b"x", 0)]), "'..'"),
+    ("tar slip", lambda t: _tar(t / "a.tgz", [(_info("../outside/evil"), b"x")]), "'..'"),
+    ("absolute path", lambda t: _tar(t / "a.tgz", [(_info(str(t / "outside" / "evil")), b"x")]), "absolute"),
+    ("absolute zip", lambda t: _zip(t / "a.zip", [(str(t / "outside" / "evil"), b"x", 0)]), "absolute"),
+    (
+        "symlink out, then a write through it",
+        lambda t: _tar(
+            t / "a.tgz",
+            [(_info("link", tarfile.SYMTYPE, "../outside"), b""), (_info("link/evil"), b"x")],
+        ),
+        "leaves the destination",
+    ),
+    (
+        "absolute symlink",
+        lambda t: _tar(t / "a.tgz", [(_info("l", tarfile.SYMTYPE, "/etc"), b"")]),
+        "absolute",
+    ),
+    (
+        "symlink chain resolved late",
+        lambda t: _tar(
+            t / "a.tgz",
+            [
+                (_info("x", tarfile.SYMTYPE, "sub/b/.."), b""),
+                (_info("sub", tarfile.DIRTYPE), b""),
+                (_info("sub/b", tarfile.SYMTYPE, ".."), b""),
+            ],
+        ),
+        "resolves outside",
+    ),
+    (
+        "zip symlink out",
+        lambda t: _zip(t / "a.zip", [("l", b"../outside", 0o120777)]),
+        "leaves the destination",
+    ),
+    (
+        "hard link out",
+        lambda t: _tar(t / "a.tgz", [(_info("h", tarfile.LNKTYPE, "../outside/secret"), b"")]),
+        "hard link",
+    ),
+    (
+        "absolute hard link",
+        lambda t: _tar(t / "a.tgz", [(_info("h", tarfile.LNKTYPE, str(t / "outside" / "secret")), b"")]),
+        "hard link",
+    ),
+    ("char device", lambda t: _tar(t / "a.tgz", [(_info("dev", tarfile.CHRTYPE), b"")]), "device"),
+    ("block device", lambda t: _tar(t / "a.tgz", [(_info("dev", tarfile.BLKTYPE), b"")]), "device"),
+    ("fifo", lambda t: _tar(t / "a.tgz", [(_info("p", tarfile.FIFOTYPE), b"")]), "fifo"),
+    ("zip device", lambda t: _zip(t / "a.zip", [("dev", b"", 0o020644)]), "device"),
+    ("gzip bomb", lambda t: _tar(t / "a.tgz", [(_info("zeros"), b"\x00" * (4 * MB))]), "limit"),
+    ("zip bomb", lambda t: _zip(t / "a.zip", [(f"z{i}", b"\x00" * MB, 0) for i in range(4)]), "limit"),
+    (
+        "too many tar members",
+        lambda t: _tar(t / "a.tgz", [(_info(f"f{i}"), b"") for i in range(60)]),
+        "members",
+    ),
+    ("too many zip members", lambda t: _zip(t / "a.zip", [(f"f{i}", b"", 0) for i in range(60)]), "members"),
+]
+
+
+@pytest.mark.parametrize(("make", "reason"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_archive_is_refused(
+    area: tuple[Path, Path], make: Callable[[Path], Path], reason: str
+) -> None:
+    dest, tmp = area
+    archive = make(tmp)
+    before = _tree(tmp)
+    with pytest.raises(UnsafeArchive, match=reason):
+        safe_extract(str(archive), str(dest), 2 * MB, 50)
+    assert list(dest.iterdir()) == [], "the target is cleaned after a refusal"
+    assert _tree(tmp) == before, "nothing was written outside the target"
+    assert [p.name for p in (tmp / "outside").iterdir()] == ["secret"]
+    assert (tmp / "outside" / "secret").read_text() == "keep"
+
+
+def _lying_zip(path: Path) -> Path:
+    """A zip whose headers declare 10 bytes for a 1 MB member."""
+    _zip(path, [("big", b"\x00" * MB, 0)])
+    data = bytearray(path.read_bytes())
+    true_size = MB.to_bytes(4, "little")
+    for offset in (i for i in range(len(data) - 4) if data[i : i + 4] == true_size):
+        data[offset : offset + 4] = (10).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_lying_zip_header_is_refused(area: tuple[Path, Path]) -> None:
+    dest, tmp = area
+    archive = _lying_zip(tmp / "liar.zip")
+    with pytest.raises(UnsafeArchive):
+        safe_extract(str(archive), str(dest), 2 * MB, 10)
+    assert list(dest.iterdir()) == []
+
+
+def test_counted_bytes_stop_a_member_that_outgrows_the_cap(area: tuple[Path, Path]) -> None:
+    dest, tmp = area
+    archive = _tar(tmp / "a.tar", [(_info("a"), b"1" * 600), (_info("b"), b"2" * 600)], "w")
+    with pytest.raises(UnsafeArchive, match=r"'b'.*limit"):
+        safe_extract(str(archive), str(dest), 1000, 10)
+
+
+def test_not_an_archive(area: tuple[Path, Path]) -> None:
+    dest, tmp = area
+    (tmp / "fake.zip").write_bytes(b"not a zip at all")
+    with pytest.raises(UnsafeArchive, match="neither a tar nor a zip"):
+        safe_extract(str(tmp / "fake.zip"), str(dest), MB, 10)

@@ -1,0 +1,153 @@
+"""configure_rclone: a backend and an alias remote per connection; secrets from env vars, never printed."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .conftest import clean_env, rclone_binary, run_program
+
+SECRET = "s3cr3t-VALUE-never-printed"
+SA_JSON = json.dumps({"type": "service_account", "private_key": SECRET})
+
+
+def _configure(tmp: Path, conns: list[dict[str, Any]], env: dict[str, str]) -> tuple[int, str, str, Path]:
+    config = tmp / "conf" / "rclone.conf"
+    result = run_program(
+        "configure_rclone", ["--config", str(config)], env={"ODAHU_CONNECTIONS": json.dumps(conns), **env}
+    )
+    assert SECRET not in result.stdout + result.stderr
+    return result.returncode, result.stdout, result.stderr, config
+
+
+def _sections(config: Path) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(config.read_text())
+    return {name: dict(parser[name]) for name in parser.sections()}
+
+
+def test_all_backends(tmp_path: Path) -> None:
+    conns: list[dict[str, Any]] = [
+        {"name": "aws", "type": "s3", "bucket": "b1", "region": "eu-west-1", "auth": "secret",
+         "credentialEnv": {"accessKeyID": "AK", "secretAccessKey": "SK", "sessionToken": "ST"}},
+        {"name": "minio", "type": "s3", "bucket": "b2", "endpoint": "http://127.0.0.1:9000",
+         "pathStyle": True, "auth": "secret", "credentialEnv": {"accessKeyID": "AK", "secretAccessKey": "SK"},
+         },
+        {"name": "irsa", "type": "s3", "bucket": "b3", "auth": "workloadIdentity", "credentialEnv": {}},
+        {"name": "gcs", "type": "gcs", "bucket": "g1", "project": "123", "region": "EU", "auth": "secret",
+         "credentialEnv": {"serviceAccountJSON": "SA"}},
+        {"name": "gwi", "type": "gcs", "bucket": "g2", "auth": "workloadIdentity"},
+        {"name": "gemu", "type": "gcs", "bucket": "g3", "auth": "anonymous", "endpoint": "http://127.0.0.1:4443"},
+        {"name": "azk", "type": "azureblob", "bucket": "c1", "account": "acct", "auth": "secret",
+         "credentialEnv": {"accountKey": "AZK"}},
+        {"name": "azs", "type": "azureblob", "bucket": "c2", "auth": "secret",
+         "credentialEnv": {"sasURL": "SAS"}, "endpoint": "http://127.0.0.1:10000/devstoreaccount1"},
+        {"name": "azw", "type": "azureblob", "bucket": "c3", "account": "acct", "auth": "workloadIdentity"},
+        {"name": "disk", "type": "local", "root": "/data/root", "auth": "none"},
+    ]  # fmt: skip
+    env = {
+        "AK": "AKIA" + SECRET,
+        "SK": SECRET,
+        "ST": "tok" + SECRET,
+        "SA": SA_JSON,
+        "AZK": SECRET,
+        "SAS": SECRET,
+    }
+    code, out, err, config = _configure(tmp_path, conns, env)
+    assert code == 0, err
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    sections = _sections(config)
+    assert sections["aws-store"] == {
+        "type": "s3", "provider": "AWS", "env_auth": "false", "access_key_id": "AKIA" + SECRET,
+        "secret_access_key": SECRET, "session_token": "tok" + SECRET, "region": "eu-west-1",
+        "bucket_acl": "private", "no_check_bucket": "true",
+    }  # fmt: skip
+    assert sections["aws"] == {"type": "alias", "remote": "aws-store:b1"}
+    assert sections["minio-store"]["provider"] == "Other"
+    assert sections["minio-store"]["force_path_style"] == "true"
+    assert sections["minio-store"]["endpoint"] == "http://127.0.0.1:9000"
+    assert sections["irsa-store"]["env_auth"] == "true"
+    assert "access_key_id" not in sections["irsa-store"]
+    sa_file = Path(sections["gcs-store"]["service_account_file"])
+    assert sa_file == config.parent / "gcs-gcs-sa.json"
+    assert sa_file.read_text() == SA_JSON
+    assert stat.S_IMODE(sa_file.stat().st_mode) == 0o600
+    assert sections["gcs-store"]["type"] == "google cloud storage"
+    assert sections["gcs-store"]["project_number"] == "123"
+    assert sections["gcs-store"]["location"] == "EU"
+    assert sections["gcs-store"]["bucket_policy_only"] == "true"
+    assert sections["gwi-store"]["env_auth"] == "true"
+    assert sections["gemu-store"]["anonymous"] == "true"
+    assert sections["gemu-store"]["endpoint"] == "http://127.0.0.1:4443"
+    assert sections["azk-store"] == {"type": "azureblob", "account": "acct", "key": SECRET}
+    assert sections["azs-store"]["sas_url"] == SECRET
+    assert sections["azs-store"]["endpoint"] == "http://127.0.0.1:10000/devstoreaccount1"
+    assert sections["azw-store"]["env_auth"] == "true"
+    assert sections["disk"] == {"type": "alias", "remote": "/data/root"}
+    assert sections["disk-store"] == {"type": "local"}
+    assert out.count("remote ") == 2 * len(conns)
+
+
+def test_missing_secret_names_the_env_var_only(tmp_path: Path) -> None:
+    conns = [{"name": "aws", "type": "s3", "bucket": "b", "auth": "secret",
+              "credentialEnv": {"accessKeyID": "AK", "secretAccessKey": "MISSING_SK"}}]  # fmt: skip
+    code, _, err, config = _configure(tmp_path, conns, {"AK": SECRET})
+    assert code == 1
+    assert "'aws'" in err
+    assert "MISSING_SK" in err
+    assert "Traceback" not in err
+    assert not config.exists()
+
+
+def test_azure_needs_exactly_one_credential(tmp_path: Path) -> None:
+    conns = [{"name": "az", "type": "azureblob", "bucket": "c", "auth": "secret",
+              "credentialEnv": {"accountKey": "K", "sasURL": "S"}}]  # fmt: skip
+    code, _, err, _ = _configure(tmp_path, conns, {"K": SECRET, "S": SECRET})
+    assert code == 1
+    assert "exactly one of accountKey / sasURL" in err
+
+
+def test_newline_in_a_value_is_refused(tmp_path: Path) -> None:
+    conns = [{"name": "aws", "type": "s3", "bucket": "b", "auth": "secret",
+              "credentialEnv": {"accessKeyID": "AK", "secretAccessKey": "SK"}}]  # fmt: skip
+    code, _, err, _ = _configure(tmp_path, conns, {"AK": "x", "SK": SECRET + "\n[evil]\ntype = local"})
+    assert code == 1
+    assert "line break" in err
+    bad_bucket = [{"name": "d", "type": "s3", "bucket": "b\n[evil]", "auth": "anonymous"}]
+    assert _configure(tmp_path, bad_bucket, {})[0] == 1
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
+    cases: list[tuple[list[dict[str, Any]], str]] = [
+        ([{"name": "x y", "type": "local", "root": "/r"}], "not a valid remote name"),
+        ([{"name": "a", "type": "ftp", "bucket": "b"}], "unknown type"),
+        ([{"name": "a", "type": "s3"}], "needs a bucket"),
+        (
+            [{"name": "a", "type": "local", "root": "/r"}, {"name": "a", "type": "local", "root": "/r"}],
+            "twice",
+        ),
+    ]
+    for conns, message in cases:
+        code, _, err, _ = _configure(tmp_path, conns, {})
+        assert code == 1
+        assert message in err
+    result = run_program("configure_rclone", ["--config", str(tmp_path / "c")])
+    assert result.returncode == 1
+    assert "ODAHU_CONNECTIONS" in result.stderr
+
+
+def test_rclone_uses_the_local_connection(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "in").mkdir(parents=True)
+    (root / "in" / "a.json").write_text("{}")
+    code, _, err, config = _configure(tmp_path, [{"name": "data", "type": "local", "root": str(root)}], {})
+    assert code == 0, err
+    listing = subprocess.run(
+        [rclone_binary(), "--config", str(config), "lsjson", "data:in"],
+        capture_output=True, text=True, env=clean_env(), check=True,
+    )  # fmt: skip
+    assert [entry["Name"] for entry in json.loads(listing.stdout)] == ["a.json"]

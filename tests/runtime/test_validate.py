@@ -1,0 +1,236 @@
+"""validate.py as the Task runs it: valid/rejected folders, the report, the policy, the cross-file checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import RUNTIME, run_program
+from .test_layering import _python39
+
+GOOD = {"id": "a", "inputs": [{"name": "x", "shape": [2], "datatype": "INT8", "data": [1, 2]}]}
+BAD = {"inputs": [{"name": "x", "shape": [2], "datatype": "INT8", "data": [1, 200]}]}
+
+
+def _write(root: Path, files: dict[str, Any]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    return root
+
+
+def _validate(tmp: Path, kind: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    args = [
+        kind,
+        str(tmp / "src"),
+        "--valid",
+        str(tmp / "valid"),
+        "--rejected",
+        str(tmp / "rejected"),
+        *extra,
+    ]
+    result = run_program("validate", args)
+    path = tmp / "rejected" / "_report.json"
+    return result, json.loads(path.read_text()) if path.exists() else {}
+
+
+def _last_line(result: subprocess.CompletedProcess[str]) -> str:
+    return (result.stdout + result.stderr).strip().splitlines()[-1]
+
+
+def test_sorts_files_and_reports(tmp_path: Path) -> None:
+    raw_good = b'{"inputs": [{"name": "x", "shape": [1], "datatype": "BOOL", "data": [true]}]}  \n'
+    _write(tmp_path / "src", {"a.json": GOOD, "deep/er/b.json": raw_good, "c.json": BAD, "notes.txt": b"hi"})
+    result, report = _validate(
+        tmp_path, "request", "--summary", str(tmp_path / "summary.json"), "--jobs", "1"
+    )
+    assert result.returncode == 1
+    assert (tmp_path / "valid" / "deep/er/b.json").read_bytes() == raw_good
+    assert (tmp_path / "valid" / "a.json").read_bytes() == json.dumps(GOOD).encode()
+    assert sorted(p.name for p in (tmp_path / "rejected").iterdir()) == [
+        "_report.json",
+        "c.json",
+        "notes.txt",
+    ]
+    assert (tmp_path / "rejected" / "notes.txt").read_bytes() == b"hi"
+    assert report["kind"] == "request"
+    assert (report["checked"], report["valid"], report["rejected"]) == (4, 2, 2)
+    assert report["files"] == [
+        {"file": "c.json", "errors": [{"pointer": "/inputs/0/data/1", "rule": "R18",
+                                       "message": "INT8 element 200 is outside [-128, 127]"}]},
+        {"file": "notes.txt", "errors": [{"pointer": "", "rule": "R0", "message": "not a .json file"}]},
+    ]  # fmt: skip
+    assert report["policy"] == {"passed": False, "rule": "no rejections allowed"}
+    summary = (tmp_path / "summary.json").read_text().strip()
+    assert json.loads(summary) == {"checked": 4, "valid": 2, "rejected": 2, "missing": 0}
+    assert len(summary) < 100
+    assert _last_line(result) == (
+        "validate-input: 4 checked, 2 valid, 2 rejected (R0 x1, R18 x1)"
+        " -> FAILED (policy: no rejections allowed)"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_all_valid_passes_and_warnings_are_reported(tmp_path: Path) -> None:
+    fp16 = {"inputs": [{"name": "h", "shape": [1], "datatype": "FP16", "data": [0.5]}]}
+    _write(tmp_path / "src", {"a.json": GOOD, "h.json": fp16})
+    result, report = _validate(tmp_path, "request")
+    assert result.returncode == 0, result.stderr
+    assert report["files"] == []
+    assert report["warnings"][0]["file"] == "h.json"
+    assert report["warnings"][0]["warnings"][0]["rule"] == "R19"
+    assert _last_line(result).endswith("-> OK (policy: no rejections allowed)")
+
+
+@pytest.mark.parametrize(
+    ("policy", "code"),
+    [
+        ([], 1),
+        (["--max-rejected", "1"], 0),
+        (["--max-rejected", "0"], 1),
+        (["--max-rejected-fraction", "0.5"], 0),
+        (["--max-rejected-fraction", "0.4"], 1),
+        (["--max-rejected", "5", "--max-rejected-fraction", "0.1"], 1),
+    ],
+)
+def test_policy(tmp_path: Path, policy: list[str], code: int) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD, "b.json": BAD})
+    result, report = _validate(tmp_path, "request", *policy)
+    assert result.returncode == code
+    assert (tmp_path / "rejected" / "b.json").exists(), "the pass finishes whatever the policy says"
+    assert (tmp_path / "valid" / "a.json").exists()
+    assert report["policy"]["passed"] is (code == 0)
+
+
+def test_bad_fraction_is_a_usage_error(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD})
+    result, _ = _validate(tmp_path, "request", "--max-rejected-fraction", "1.5")
+    assert result.returncode == 2
+
+
+def test_missing_source_folder(tmp_path: Path) -> None:
+    result, _ = _validate(tmp_path, "request")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"validate: error: source folder {tmp_path / 'src'} does not exist"
+
+
+def test_profile_options_reach_the_rules(tmp_path: Path) -> None:
+    nan = b'{"model_name": "m", "outputs": [{"name": "y", "shape": [1], "datatype": "FP32", "data": [NaN]}]}'
+    _write(tmp_path / "src", {"r.json": nan})
+    assert _validate(tmp_path, "response")[0].returncode == 1
+    assert _validate(tmp_path, "response", "--allow-nan-tokens")[0].returncode == 0
+    _write(
+        tmp_path / "src",
+        {"r.json": {"inputs": [{"name": "x", "shape": [1], "datatype": "FP16", "data": [1]}]}},
+    )
+    assert _validate(tmp_path, "request", "--refuse-fp16")[0].returncode == 1
+
+
+def test_rerun_into_the_same_folders(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD, "_report.json": BAD})
+    _validate(tmp_path, "request")
+    _, report = _validate(tmp_path, "request")
+    assert report["rejected"] == 1
+    assert (tmp_path / "rejected" / "_report.json.file").read_bytes() == json.dumps(BAD).encode()
+    assert (tmp_path / "valid" / "a.json").read_bytes() == json.dumps(GOOD).encode()
+
+
+def _response(rid: str | None, names: tuple[str, ...] = ("y",)) -> dict[str, Any]:
+    outputs = [{"name": n, "shape": [1], "datatype": "FP32", "data": [1.0]} for n in names]
+    return {"model_name": "m", "outputs": outputs, **({"id": rid} if rid is not None else {})}
+
+
+def test_responses_against_requests(tmp_path: Path) -> None:
+    requests = {
+        "one.json": {**GOOD, "id": "r1"},
+        "two.json": {**GOOD, "id": "r2"},
+        "sub/three.json": {**GOOD, "id": "r3", "outputs": [{"name": "y"}, {"name": "z"}]},
+        "four.json": {"inputs": GOOD["inputs"]},
+        "lost.json": GOOD,
+    }
+    _write(tmp_path / "requests", requests)
+    _write(
+        tmp_path / "src",
+        {
+            "one.json": _response("r1"),
+            "two.json": _response("WRONG"),
+            "sub/three.json": _response("r3"),
+            "four.json": _response(None),
+            "extra.json": _response("x"),
+        },
+    )
+    cross = ["--requests", str(tmp_path / "requests"), "--require-one-per-request", "--require-matching-ids"]
+    result, report = _validate(tmp_path, "response", *cross)
+    assert result.returncode == 1
+    assert report["missing"] == ["lost.json"]
+    assert [f["file"] for f in report["files"]] == ["two.json"]
+    assert report["files"][0]["errors"][0]["rule"] == "R23"
+    warned = {w["file"]: w["warnings"][0]["message"] for w in report["warnings"]}
+    assert "no request file" in warned["extra.json"]
+    assert "z (A21)" in warned["sub/three.json"]
+    assert "1 rejected (R23 x1), 1 missing -> FAILED" in _last_line(result)
+    assert _last_line(result).startswith("validate-output:")
+    allowed = _validate(tmp_path, "response", *cross, "--max-rejected", "2")[0]
+    assert allowed.returncode == 0
+
+
+def test_parallel_gives_the_same_report(tmp_path: Path) -> None:
+    files: dict[str, Any] = {}
+    for i in range(300):
+        files[f"d{i % 7}/f{i:03d}.json"] = BAD if i % 11 == 0 else GOOD
+    files["x.bin"] = b"\x00"
+    _write(tmp_path / "src", files)
+    one, report_one = _validate(tmp_path, "request", "--jobs", "1")
+    for folder in ("valid", "rejected"):
+        os.rename(tmp_path / folder, tmp_path / f"{folder}-1")
+    two, report_two = _validate(tmp_path, "request", "--jobs", "3")
+    assert report_one == report_two
+    assert report_two["rejected"] == 29
+    assert sorted(p.name for p in (tmp_path / "valid").rglob("*.json")) == sorted(
+        p.name for p in (tmp_path / "valid-1").rglob("*.json")
+    )
+    assert _last_line(one) == _last_line(two)
+
+
+def test_module_form(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD})
+    args = [
+        "request",
+        str(tmp_path / "src"),
+        "--valid",
+        str(tmp_path / "v"),
+        "--rejected",
+        str(tmp_path / "r"),
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.runtime.validate", *args],
+        capture_output=True, text=True, cwd=RUNTIME.parents[1], check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "v" / "a.json").exists()
+
+
+def test_runs_on_python_3_9(tmp_path: Path, flat_runtime: Path) -> None:
+    python = _python39()
+    _write(tmp_path / "src", {f"f{i}.json": GOOD if i % 2 else BAD for i in range(40)})
+    args = [
+        "request",
+        str(tmp_path / "src"),
+        "--valid",
+        str(tmp_path / "v"),
+        "--rejected",
+        str(tmp_path / "r"),
+    ]
+    result = subprocess.run(
+        [python, str(flat_runtime / "validate.py"), *args, "--jobs", "2", "--max-rejected", "20"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "40 checked, 20 valid, 20 rejected (R18 x20) -> OK" in result.stdout
