@@ -1,0 +1,145 @@
+"""sync-output: upload the validated output, the rejected files and reports, the manifest, then _SUCCESS.
+
+Usage: sync_output.py --output DIR --rejected DIR --dest CONN:PATH --request-id ID [--inputs DIR]
+       [--model-meta FILE | --model-name N --model-version V] [--image IMAGE] [--service NAME]
+       [--rclone PATH] [--config FILE] [--shard ID] [--timeout S]
+
+The run's folder is ``CONN:PATH/<request-id>/``. Order: delete an old ``_SUCCESS``; ``rclone sync`` the
+output into the folder (``_rejected/``, ``_manifest.json`` and ``_SUCCESS`` are outside its scope), so a
+rerun leaves every output exactly once; sync ``--rejected`` (subfolders ``input/`` and ``output/``, each with
+its ``_report.json``) to ``_rejected/``; write ``_manifest.json`` (no timestamps: a rerun gives the same
+bytes); write ``_SUCCESS`` last. Any failed upload exits 1 naming the step and rclone's error, and no
+``_SUCCESS`` is written. With ``--shard ID`` several pods share the folder: outputs are copied (not synced),
+rejected files go to ``_rejected/<shard>/``, and the markers are ``_manifest-<shard>.json`` and
+``_SUCCESS-<shard>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from typing import Any, Dict, Optional, Sequence
+
+try:
+    from . import _common as common
+except ImportError:  # run as a plain file next to its siblings
+    import _common as common  # type: ignore[no-redef,import-not-found]
+
+PROG = "sync-output"
+REPORT = "_report.json"
+KINDS = ("input", "output")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _counts(rejected: str, kind: str) -> Dict[str, int]:
+    path = os.path.join(rejected, kind, REPORT)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            report = json.load(fh)
+        counts = {key: int(report[key]) for key in ("checked", "valid", "rejected")}
+        counts["missing"] = len(report.get("missing") or [])
+        return counts
+    except (OSError, ValueError, KeyError, TypeError):
+        rejected_files = [f for f in common.walk_files(os.path.join(rejected, kind)) if f != REPORT]
+        return {"rejected": len(rejected_files)}
+
+
+def manifest(args: argparse.Namespace, rid: str, meta: Dict[str, str]) -> Dict[str, Any]:
+    """Everything a consumer needs to trust the folder; sorted, without timestamps."""
+    outputs = [
+        {
+            "file": rel,
+            "size": os.path.getsize(os.path.join(args.output, rel)),
+            "sha256": _sha256(os.path.join(args.output, rel)),
+        }
+        for rel in common.walk_files(args.output)
+    ]
+    inputs = [
+        {"file": rel, "size": os.path.getsize(os.path.join(args.inputs, rel))}
+        for rel in (common.walk_files(args.inputs) if args.inputs else [])
+    ]
+    rejected = {
+        kind: [f for f in common.walk_files(os.path.join(args.rejected, kind)) if f != REPORT]
+        for kind in KINDS
+    }
+    doc: Dict[str, Any] = {
+        "request_id": rid,
+        "service": args.service or "",
+        "model_name": meta["name"],
+        "model_version": meta["version"],
+        "image": args.image or "",
+        "counts": {kind: _counts(args.rejected, kind) for kind in KINDS},
+        "inputs": inputs,
+        "outputs": outputs,
+        "rejected": rejected,
+    }
+    doc["counts"]["output"]["files"] = len(outputs)
+    doc["counts"]["input"]["files"] = len(inputs)
+    if args.shard:
+        doc["shard"] = args.shard
+    return doc
+
+
+def upload(args: argparse.Namespace) -> str:
+    rid = common.request_id(args.request_id)
+    meta = common.model_meta(args.model_meta, args.model_name, args.model_version)
+    if not os.path.isdir(args.output):
+        raise common.Fail(f"output folder {args.output} does not exist")
+    folder = args.dest.rstrip("/") + "/" + rid
+    suffix = f"-{args.shard}" if args.shard else ""
+    success, manifest_name = f"_SUCCESS{suffix}", f"_manifest{suffix}.json"
+    rclone = common.Rclone(args.rclone, args.config, args.timeout)
+    rclone.run("remove the old success marker", ["deletefile", f"{folder}/{success}"], ok_codes=(0, 3, 4))
+    scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+    verb = "copy" if args.shard else "sync"
+    rclone.run("upload the output", [verb, args.output, folder, *scope])
+    with tempfile.TemporaryDirectory() as tmp:
+        rejected = args.rejected if os.path.isdir(args.rejected) else tmp
+        target = f"{folder}/_rejected" + (f"/{args.shard}" if args.shard else "")
+        rclone.run("upload the rejected files", ["sync", rejected, target])
+        doc = manifest(args, rid, meta)
+        path = os.path.join(tmp, manifest_name)
+        common.write_json(path, doc)
+        rclone.run("upload the manifest", ["copyto", path, f"{folder}/{manifest_name}"])
+        marker = os.path.join(tmp, success)
+        open(marker, "wb").close()
+        rclone.run("write the success marker", ["copyto", marker, f"{folder}/{success}"])
+    rejected_count = len(doc["rejected"]["input"]) + len(doc["rejected"]["output"])
+    return f"{folder}: {len(doc['outputs'])} outputs, {rejected_count} rejected files, {success} written"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--output", required=True, help="validated output folder")
+    add("--rejected", required=True, help="folder with input/ and output/ rejections and their reports")
+    add("--dest", required=True, help="CONN:PATH; the run goes to CONN:PATH/<request-id>/")
+    add("--request-id", default="", help="request id (default: $ODAHU_RUN_UID)")
+    add("--inputs", help="validated input folder, listed in the manifest")
+    add("--model-meta", help="model metadata JSON written by sync_model")
+    add("--model-name", help="model name (without --model-meta)")
+    add("--model-version", help="model version (without --model-meta)")
+    add("--image", help="predictor image, recorded in the manifest")
+    add("--service", help="InferenceService name, recorded in the manifest")
+    add("--rclone", help="rclone binary (default: $ODAHU_RCLONE or rclone)")
+    add("--config", help="rclone config (default: $RCLONE_CONFIG)")
+    add("--shard", help="shard id when several pods write one run")
+    add("--timeout", type=float, default=4 * 3600, help="overall time limit, seconds (default 4 h)")
+    args = parser.parse_args(argv)
+    common.log(PROG, upload(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(common.run_main(PROG, main, None))
