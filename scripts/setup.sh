@@ -45,7 +45,6 @@ want_stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 have_stamp="$(cat "$STAMP" 2>/dev/null || true)"
 if [ "$want_stamp" != "$have_stamp" ] || [ ! -x "$VENV/bin/rclone" ] || [ ! -x "$VENV/bin/pytest" ]; then
     log "pip install -e '.[test]'"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e '.[test]'
     printf '%s\n' "$want_stamp" >"$STAMP"
 else
