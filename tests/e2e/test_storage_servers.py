@@ -26,6 +26,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from tests.support import servers
 from tests.support.rclone import rclone_bin, rclone_env, run_rclone
 from tests.support.servers import (
     AzuriteServer,
@@ -479,6 +480,30 @@ def test_azurite_restart_keeps_data(tmp_path: Path) -> None:
         assert not az.running
         az.restart()
         assert run_rclone(["cat", f"{NAME}:keep/keep.txt"], env=env).stdout == "kept"
+
+
+def test_azurite_wait_saved_makes_data_survive_a_kill(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("kept")
+    with AzuriteServer() as az:
+        az.create_bucket("keep")
+        env = az.rclone_env(NAME)
+        run_rclone(["copy", tmp_path / "keep.txt", f"{NAME}:keep/"], env=env)
+        az.wait_saved()
+        az.kill()
+        az.restart()
+        assert run_rclone(["cat", f"{NAME}:keep/keep.txt"], env=env).stdout == "kept"
+
+
+def test_missing_server_program_skips_or_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(servers, "AZURITE_BIN", Path("/nonexistent/azurite-blob"))
+    monkeypatch.delenv("CI", raising=False)
+    server = AzuriteServer()
+    with pytest.raises(pytest.skip.Exception, match="azurite"), server:
+        pass
+    assert not server.workdir.exists()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="azurite"), AzuriteServer():
+        pass
 
 
 def test_gcs_on_disk_restart_keeps_data(tmp_path: Path) -> None:

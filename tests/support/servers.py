@@ -20,7 +20,8 @@ For fault tests: ``kill()`` sends SIGKILL to the server's PID and ``restart()`` 
 port. What survives a restart:
 
 - ``AzuriteServer``: everything after ``stop()``; after ``kill()`` only what Azurite had already saved (it
-  writes its metadata about every 5 s, so containers and blobs made in the last seconds are lost);
+  writes its metadata about every 5 s, so containers and blobs made in the last seconds are lost unless
+  ``wait_saved()`` was called before the kill);
 - ``GcsEmulator(in_memory=False)``: everything (the default ``in_memory=True`` loses everything);
 - ``MotoS3Server``: nothing, moto keeps everything in memory: after a restart every bucket is gone, so a
   fault test re-creates the bucket and re-uploads its input.
@@ -220,15 +221,18 @@ class ProcessServer(_Managed):
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
         self._log.write(f"\n=== start: {' '.join(command)}\n".encode())
         self._log.flush()
-        self._proc = subprocess.Popen(
-            command,
-            cwd=self.workdir,
-            env=self._child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=self._child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ServerStartError(f"{self.label}: cannot run {command[0]}: {exc}") from exc
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -285,6 +289,13 @@ class ProcessServer(_Managed):
         self.stop()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:  # a failed start or a skip: leave nothing behind
+            self.close()
+            raise
 
     def __exit__(
         self,
@@ -343,11 +354,6 @@ class MotoS3Server(ProcessServer):
             missing_binary("moto_server (PyPI moto[server])")
         return [str(exe), "-H", self.host, "-p", str(self.port)]
 
-    def _child_env(self) -> dict[str, str]:
-        env = rclone_env()
-        env.pop("AWS_CA_BUNDLE", None)
-        return env
-
     def rclone_options(self) -> dict[str, str]:
         return {
             "type": "s3",
@@ -365,7 +371,8 @@ class AzuriteServer(ProcessServer):
     """Azurite's Blob service (npm ``azurite``), account ``devstoreaccount1`` with the development key.
 
     Data lives in ``location`` (a folder under ``workdir``) and survives ``stop()``/``restart()``. After
-    ``kill()`` changes from the last ~5 s are lost (Azurite saves its metadata every ~5 s and on SIGTERM).
+    ``kill()`` changes from the last ~5 s are lost (Azurite saves its metadata every ~5 s and on SIGTERM):
+    call ``wait_saved()`` before ``kill()`` when they must survive.
     """
 
     label = "azurite"
@@ -390,7 +397,7 @@ class AzuriteServer(ProcessServer):
 
     def _command(self) -> list[str]:
         if not AZURITE_BIN.exists():
-            missing_binary(f"azurite ({AZURITE_BIN.relative_to(REPO_ROOT)})")
+            missing_binary(f"azurite ({AZURITE_BIN})")
         if shutil.which("node") is None:
             missing_binary("node (needed by azurite)")
         self.location.mkdir(parents=True, exist_ok=True)
@@ -415,6 +422,20 @@ class AzuriteServer(ProcessServer):
             "key": self.key,
             "endpoint": self.account_url,
         }
+
+    def wait_saved(self, timeout: float = 6.0) -> None:
+        """Return once Azurite has written to disk every change made before this call.
+
+        Azurite saves its metadata databases every 5 s (when changed) and on SIGTERM. Call this before
+        ``kill()`` when data set up just before must survive the crash. Bounded by ``timeout``.
+        """
+        since = time.time()
+        databases = [self.location / f"__azurite_db_blob{part}__.json" for part in ("", "_extent")]
+
+        def saved() -> bool:
+            return all(db.exists() and db.stat().st_mtime > since for db in databases)
+
+        wait_until(saved, timeout, 0.1)
 
     def container_sas_token(self, container: str, *, hours: float = 2.0) -> str:
         """A container SAS token (read, add, create, write, delete, list) from azure-storage-blob."""
