@@ -7,7 +7,16 @@ relative path; ``<rejected>/_report.json`` names each rejected file with a JSON 
 per error (at most 20 kept per file), lists the warnings, and for responses the missing ones. Non-.json files
 are rejected (rule R0). The whole pass always finishes before the policy decides the exit code: by default any
 rejection fails (exit 1); --max-rejected N / --max-rejected-fraction F allow some (every limit given must
-hold). Files are checked in parallel on the pod's cores. Rules and ambiguity defaults: README.md.
+hold). Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of notes/v2-protocol.md).
+
+Ambiguities (default; option): A1 rank 0 holds one element. A2 FP16 as JSON accepted, warned (--refuse-fp16).
+A3 duplicate tensor names rejected. A4 duplicate keys rejected. A5 BOM rejected. A6 7.0 for an integer
+accepted, warned (--strict-integers). A7 non-natural nesting rejected (--allow-unnatural-nesting). A8 response
+id optional (--require-response-id). A9 BF16 rejected (--allow-bf16). A10 empty inputs/outputs warned. A11
+binary data after the JSON rejected. A13 NaN/Infinity tokens and nulls rejected (--allow-nan-tokens,
+--allow-null-as-nan). A14 non-scalar parameters rejected (--relaxed-output-parameters). A15 null ids rejected.
+A16 model_name required. A19 lone surrogates rejected. A20 data deeper than 64 rejected (--max-depth). A21
+requested outputs missing from a response warned.
 """
 
 from __future__ import annotations
@@ -16,10 +25,8 @@ import argparse
 import json
 import math
 import os
-import queue
 import shutil
 import sys
-import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -62,52 +69,18 @@ def _place(src: str, dst: str, made: Set[str]) -> None:
         shutil.copyfile(src, dst)
 
 
-class _Placer:
-    """Links/copies files on a helper thread: os.link releases the GIL, so that work overlaps the checks."""
-
-    def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[Optional[List[Tuple[str, str]]]] = queue.SimpleQueue()
-        self.batch: List[Tuple[str, str]] = []
-        self.error: Optional[OSError] = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def put(self, src: str, dst: str) -> None:
-        self.batch.append((src, dst))
-        if len(self.batch) >= 32:
-            self.queue.put(self.batch)
-            self.batch = []
-
-    def _run(self) -> None:
-        made: Set[str] = set()
-        while True:
-            batch = self.queue.get()
-            if batch is None:
-                return
-            for src, dst in batch:
-                try:
-                    _place(src, dst, made)
-                except OSError as exc:
-                    self.error = self.error or exc
-
-    def close(self) -> None:
-        self.queue.put(self.batch)
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise common.Fail(f"cannot place {self.error.filename}: {self.error.strerror}")
-
-
 def read_bytes(path: str) -> bytes:
     """The whole file (os.read: cheaper than a buffered file object for many small files)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        parts = [os.read(fd, os.fstat(fd).st_size + 1)]
-        while parts[-1]:
-            parts.append(os.read(fd, 1 << 20))
+        size = os.fstat(fd).st_size
+        parts = [os.read(fd, size + 1)]
+        if len(parts[0]) != size:  # a short read or a grown file: read on to the end
+            while parts[-1]:
+                parts.append(os.read(fd, 1 << 20))
     finally:
         os.close(fd)
-    return parts[0] if len(parts) == 2 else b"".join(parts)
+    return b"".join(parts)
 
 
 def _request_facts(path: str) -> Tuple[Optional[str], List[str]]:
@@ -163,7 +136,7 @@ def _entry(found: Findings) -> Entry:
 
 def check_files(job: Job, rels: List[str]) -> List[Result]:
     """Check, then link/copy each file; runs in the worker processes."""
-    placer = _Placer()
+    made: Set[str] = set()
     results: List[Result] = []
     for rel in rels:
         src = os.path.join(job.src, rel)
@@ -176,11 +149,10 @@ def check_files(job: Job, rels: List[str]) -> List[Result]:
                 _cross(job, rel, doc, found)
         ok = not found.errors
         if ok:
-            placer.put(src, os.path.join(job.valid, rel))
+            _place(src, os.path.join(job.valid, rel), made)
         else:  # a rejected file named like the report keeps a distinct name
-            placer.put(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel))
+            _place(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel), made)
         results.append((rel, ok, _entry(found) if found.errors or found.warnings else None))
-    placer.close()
     return results
 
 
