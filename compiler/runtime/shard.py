@@ -1,0 +1,324 @@
+"""shard: split a run's input into shards (plan), and join what the shards wrote into one run (merge).
+
+Usage: shard.py plan --source CONN:PATH --dest CONN:PATH --request-id ID --shards N [--cap C]
+                     [--results-dir DIR] [--repartition] [--rclone PATH] [--config FILE] [--timeout S]
+       shard.py merge --dest CONN:PATH --request-id ID --shards N [--max-rejected N]
+                      [--max-rejected-fraction F] [--rclone PATH] [--config FILE] [--timeout S]
+
+The run's folder is ``CONN:PATH/<request-id>/``; the shards' files are under its ``_shards/``.
+plan lists the source once, gives each key a shard (``_partition.py``; N clamped to --cap), removes the run's
+``_SUCCESS`` and the shards' old manifests and reports, uploads ``_shards/<i>/files.txt`` per shard (its keys,
+sorted, one a line, for ``rclone copy --files-from-raw``) then ``_shards/partition.json``, and writes the
+Tekton results ``shard-ids`` and ``shard-count`` into --results-dir. A rerun over the same keys keeps the
+stored partition; other keys fail unless --repartition.
+merge reads what ``sync_output.py --shard <i>`` wrote: outputs in the run's folder, rejected files in
+``_rejected/<kind>/``, reports in ``_shards/<i>/_rejected/<kind>/``, last ``_shards/<i>/_manifest.json``. A
+missing manifest fails, naming the shards. It checks each shard's file count and that no two shards wrote one
+file, deletes what no shard lists (as a single run's sync does), and writes the merged reports,
+``_manifest.json`` (``shard`` on each input and output, ``rejected_shards``, ``shards``), last ``_SUCCESS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+try:
+    from . import _common as common
+    from . import _partition as part
+    from .validate import _fraction, _policy
+except ImportError:  # run as a plain file next to its siblings
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    import _partition as part  # type: ignore[no-redef,import-not-found]
+    from validate import _fraction, _policy  # type: ignore[no-redef,import-not-found]
+
+PROG = "shard"
+KINDS = ("input", "output")
+REPORT = "_report.json"
+META = ("request_id", "service", "model_name", "model_version", "image")
+NOT_FOUND = (0, 3, 4)  # rclone's exit codes for "directory not found" and "file not found"
+LSJSON = ["lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime"]
+# rclone shows characters a backend cannot store as look-alikes (control characters as U+2400.., a backslash
+# or a trailing period as fullwidth forms, a real look-alike quoted with U+201B); names are compared folded.
+FOLD: Dict[int, Optional[int]] = {0x2400 + c: c for c in range(32)}
+FOLD.update({0x2421: 0x7F, 0xFF3C: ord("\\"), 0xFF0E: ord("."), 0x201B: None})
+Doc = Dict[str, Any]
+
+
+def _list(rclone: common.Rclone, step: str, path: str, *filters: str) -> List[str]:
+    """Every object below ``path``, relative, sorted, from one listing read line by line."""
+    keys: List[str] = []
+    for line in rclone.run(step, [*LSJSON, path, *filters]).split("\n"):  # not splitlines(): U+2028 in keys
+        line = line.strip().rstrip(",")
+        if line and line not in ("[", "]", "[]"):
+            try:
+                keys.append(str(json.loads(line)["Path"]))
+            except (ValueError, KeyError, TypeError):
+                raise common.Fail(f"{step}: unexpected rclone lsjson line: {line[:200]}") from None
+    return sorted(keys)
+
+
+def _read_json(path: str, where: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise common.Fail(f"cannot read {where}: {exc}") from None
+
+
+def plan(args: argparse.Namespace) -> str:
+    rid = common.request_id(args.request_id)
+    shards = min(args.shards, args.cap or args.shards)
+    if shards < args.shards:
+        common.log(PROG, f"{args.shards} shards asked, clamped to the cap of {shards}")
+    rclone = common.Rclone(args.rclone, args.config, args.timeout)
+    folder = args.dest.rstrip("/") + "/" + rid
+    store = folder + "/_shards"
+    keys = _list(rclone, "list the input", args.source)
+    bad = [key for key in keys if part.key_problem(key)]
+    if bad:
+        raise common.Fail(f"{len(bad)} keys cannot be listed, e.g. {bad[0]!r}: {part.key_problem(bad[0])}")
+    stored = rclone.run("read the stored partition", ["cat", store + "/partition.json"], ok_codes=NOT_FOUND)
+    if stored.strip() and not args.repartition:
+        where = store + "/partition.json"
+        try:
+            old = part.load_partition(json.loads(stored), rid, where)
+        except ValueError as exc:
+            raise common.Fail(f"{where} is not valid JSON ({exc}); rerun with --repartition") from None
+        added, removed = set(keys) - set(old["files"]), set(old["files"]) - set(keys)
+        if added or removed:
+            raise common.Fail(
+                f"the input changed since request {rid} was partitioned ({len(added)} objects added, "
+                f"{len(removed)} removed); rerun with --repartition to partition it again"
+            )
+        assignment, shards = old["files"], old["shards"]
+        common.log(PROG, f"kept the stored partition ({shards} shards) of the same {len(keys)} objects")
+    else:
+        assignment = part.partition(keys, shards)
+    results = part.tekton_results(shards)
+    rclone.run("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], ok_codes=NOT_FOUND)
+    old_files = ["--include", "/*/_manifest.json", "--include", "/*/_rejected/**"]
+    rclone.run("remove the shards' old manifests", ["delete", store, *old_files], ok_codes=NOT_FOUND)
+    lists = part.file_lists(assignment, shards)
+    with tempfile.TemporaryDirectory() as tmp:
+        for shard, names in enumerate(lists):
+            os.makedirs(os.path.join(tmp, str(shard)))
+            with open(os.path.join(tmp, str(shard), "files.txt"), "wb") as fh:
+                fh.write(part.files_txt(names))
+        rclone.run("upload the file lists", ["sync", tmp, store, "--include", "/*/files.txt"])
+        path = os.path.join(tmp, "partition.json")
+        common.write_json(path, part.partition_doc(rid, shards, assignment), indent=None)
+        rclone.run("upload the partition", ["copyto", path, store + "/partition.json"])
+    if args.results_dir:
+        os.makedirs(args.results_dir, exist_ok=True)
+        for name, value in results.items():
+            with open(os.path.join(args.results_dir, name), "w", encoding="utf-8") as fh:
+                fh.write(value)
+    sizes = sorted(len(names) for names in lists)
+    return f"{len(keys)} objects in {shards} shards ({sizes[0]} to {sizes[-1]} each), lists in {store}/"
+
+
+def _entries(doc: Doc, field: str, shard: int) -> List[Doc]:
+    entries = doc.get(field) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "file" in e for e in entries):
+        raise common.Fail(f"shard {shard}'s manifest: {field} is not a list of file entries")
+    return entries
+
+
+def _claim(owners: Dict[str, int], name: str, shard: int, what: str) -> None:
+    other = owners.setdefault(name, shard)
+    if other != shard:
+        raise common.Fail(f"shards {other} and {shard} both wrote {what} {name!r}; names must differ")
+
+
+def merge_manifests(docs: List[Doc], lists: List[List[str]]) -> Doc:
+    """One run's manifest from its shards' (docs[i] is shard i's); every file is listed once."""
+    merged: Doc = {}
+    for field in META:
+        values = sorted({str(doc.get(field) or "") for doc in docs})
+        if len(values) > 1:
+            raise common.Fail(f"the shards disagree on {field}: {' / '.join(values)}")
+        merged[field] = values[0]
+    inputs: List[Doc] = []
+    outputs: List[Doc] = []
+    writers: Dict[str, int] = {}
+    rejected: Dict[str, Dict[str, int]] = {kind: {} for kind in KINDS}
+    for shard, doc in enumerate(docs):
+        inputs += [{**entry, "shard": shard} for entry in _entries(doc, "inputs", shard)]
+        for entry in _entries(doc, "outputs", shard):
+            _claim(writers, str(entry["file"]), shard, "the output")
+            outputs.append({**entry, "shard": shard})
+        listed = doc.get("rejected") or {}
+        for kind in KINDS:
+            for name in listed.get(kind) or []:
+                _claim(rejected[kind], str(name), shard, f"the rejected {kind}")
+        handled = len(_entries(doc, "inputs", shard)) + len(listed.get("input") or [])
+        if handled != len(lists[shard]):
+            raise common.Fail(
+                f"shard {shard} processed {handled} input files, its list holds {len(lists[shard])}: "
+                "objects vanished from the source during the run, or the shard read another list"
+            )
+    counts: Doc = {}
+    for kind in KINDS:
+        shard_counts = [(doc.get("counts") or {}).get(kind) or {} for doc in docs]
+        common_keys = set.intersection(*(set(c) for c in shard_counts))
+        counts[kind] = {key: sum(int(c[key]) for c in shard_counts) for key in common_keys}
+    merged.update(counts=counts, shards=len(docs))
+    merged["inputs"] = sorted(inputs, key=lambda e: str(e["file"]))
+    merged["outputs"] = sorted(outputs, key=lambda e: str(e["file"]))
+    merged["rejected"] = {kind: sorted(rejected[kind]) for kind in KINDS}
+    merged["rejected_shards"] = rejected
+    return merged
+
+
+def merge_reports(reports: List[Tuple[int, Doc]], shards: int) -> Doc:
+    """One validation report from the shards' (``shard`` added to every file entry)."""
+    merged: Doc = {"kind": reports[0][1].get("kind"), "shards": shards}
+    for key in ("checked", "valid", "rejected"):
+        merged[key] = sum(int(report.get(key) or 0) for _, report in reports)
+    for key in ("files", "warnings"):
+        entries = [{**e, "shard": i} for i, report in reports for e in report.get(key) or []]
+        if entries or key == "files":
+            merged[key] = sorted(entries, key=lambda e: str(e.get("file")))
+    if any("missing" in report for _, report in reports):
+        merged["missing"] = sorted(str(m) for _, report in reports for m in report.get("missing") or [])
+    rules = sorted({str((report.get("policy") or {}).get("rule") or "") for _, report in reports})
+    passed = all((report.get("policy") or {}).get("passed", True) for _, report in reports)
+    merged["policy"] = {"passed": passed, "rule": "; ".join(rules)}
+    return merged
+
+
+def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> None:
+    """The validation policy over the whole run: each shard only checked its own share."""
+    if args.max_rejected is None and args.max_rejected_fraction is None:
+        return
+    missing = len(report.get("missing") or [])
+    failures, total = int(report["rejected"]) + missing, int(report["checked"]) + missing
+    passed, rule = _policy(args, failures, total)
+    report["policy"] = {"passed": passed, "rule": f"{rule} (whole run)"}
+    if not passed:
+        raise common.Fail(f"{kind} validation of the whole run: {failures} of {total} files rejected or "
+                          f"missing, the policy allows {rule}")  # fmt: skip
+
+
+def _fold(name: str) -> str:
+    return name.translate(FOLD)
+
+
+def prune(rclone: common.Rclone, folder: str, doc: Doc) -> int:
+    """Delete what no shard lists (stale files of earlier attempts); fail if a listed file is not there."""
+    scope = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+    reports = {f"_rejected/{kind}/{REPORT}" for kind in KINDS}
+    present = [name for name in _list(rclone, "list the run folder", folder, *scope) if name not in reports]
+    wanted = {_fold(str(e["file"])) for e in doc["outputs"]}
+    wanted.update(_fold(f"_rejected/{kind}/{name}") for kind in KINDS for name in doc["rejected"][kind])
+    absent = sorted(wanted - {_fold(name) for name in present})
+    if absent:
+        raise common.Fail(f"{len(absent)} files the shards list are not in {folder}, e.g. {absent[0]!r}")
+    stale = [name for name in present if _fold(name) not in wanted and not part.key_problem(name)]
+    if stale:
+        with tempfile.TemporaryDirectory() as tmp:
+            listing = os.path.join(tmp, "stale.txt")
+            with open(listing, "wb") as fh:
+                fh.write(part.files_txt(stale))
+            rclone.run("delete stale files", ["delete", folder, "--files-from-raw", listing])
+    return len(stale)
+
+
+def merge(args: argparse.Namespace) -> str:
+    rid = common.request_id(args.request_id)
+    rclone = common.Rclone(args.rclone, args.config, args.timeout)
+    folder = args.dest.rstrip("/") + "/" + rid
+    store = folder + "/_shards"
+    rclone.run("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], ok_codes=NOT_FOUND)
+    with tempfile.TemporaryDirectory() as tmp:
+        wanted = ["/partition.json", "/*/_manifest.json", f"/*/_rejected/*/{REPORT}"]
+        filters = [arg for pattern in wanted for arg in ("--include", pattern)]
+        rclone.run("download the shards' manifests", ["copy", store, tmp, *filters], ok_codes=NOT_FOUND)
+        if not os.path.isfile(os.path.join(tmp, "partition.json")):
+            raise common.Fail(f"{store}/partition.json is missing: shard.py plan did not run for {rid}")
+        stored = _read_json(os.path.join(tmp, "partition.json"), store + "/partition.json")
+        partition = part.load_partition(stored, rid, store + "/partition.json")
+        if partition["shards"] != args.shards:
+            raise common.Fail(f"request {rid} has {partition['shards']} shards, not {args.shards}")
+        manifests = [os.path.join(tmp, str(i), "_manifest.json") for i in range(args.shards)]
+        missing = [str(i) for i, path in enumerate(manifests) if not os.path.isfile(path)]
+        if missing:
+            raise common.Fail(
+                f"{len(missing)} of {args.shards} shards wrote no manifest (shards {', '.join(missing)}): "
+                f"they failed or did not finish, so {folder} gets no _SUCCESS"
+            )
+        docs = [_read_json(path, f"{store}/{i}/_manifest.json") for i, path in enumerate(manifests)]
+        reports: Dict[str, List[Tuple[int, Doc]]] = {kind: [] for kind in KINDS}
+        for kind in KINDS:
+            for i in range(args.shards):
+                path = os.path.join(tmp, str(i), "_rejected", kind, REPORT)
+                if os.path.isfile(path):
+                    reports[kind].append((i, _read_json(path, f"{store}/{i}/_rejected/{kind}/{REPORT}")))
+    if not all(isinstance(doc, dict) for doc in docs):
+        raise common.Fail("a shard manifest is not a JSON object")
+    doc = merge_manifests(docs, part.file_lists(partition["files"], args.shards))
+    if doc["request_id"] != rid:
+        raise common.Fail(f"the shards' manifests are for request {doc['request_id']!r}, not {rid!r}")
+    merged = {kind: merge_reports(reports[kind], args.shards) for kind in KINDS if reports[kind]}
+    for kind, report in merged.items():
+        _run_policy(args, kind, report)
+    removed = prune(rclone, folder, doc)
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, report in merged.items():
+            path = os.path.join(tmp, kind, REPORT)
+            common.write_json(path, report)
+            rclone.run(f"upload the {kind} report", ["copyto", path, f"{folder}/_rejected/{kind}/{REPORT}"])
+        path = os.path.join(tmp, "_manifest.json")
+        common.write_json(path, doc)
+        rclone.run("upload the manifest", ["copyto", path, folder + "/_manifest.json"])
+        marker = os.path.join(tmp, "_SUCCESS")
+        open(marker, "wb").close()
+        rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])
+    rejected = sum(len(names) for names in doc["rejected"].values())
+    return (
+        f"{folder}: {args.shards} shards, {len(doc['outputs'])} outputs, {rejected} rejected files, "
+        f"{removed} stale files removed, _SUCCESS written"
+    )
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= part.MAX_SHARDS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {part.MAX_SHARDS}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,merge}")
+    plan_cmd = commands.add_parser("plan", help="partition the input into shards")
+    merge_cmd = commands.add_parser("merge", help="merge the shards' manifests; write _SUCCESS")
+    for sub in (plan_cmd, merge_cmd):
+        sub.add_argument("--dest", required=True, help="CONN:PATH; the run is CONN:PATH/<request-id>/")
+        sub.add_argument("--request-id", default="", help="request id (default: $ODAHU_RUN_UID)")
+        sub.add_argument("--shards", type=_count, required=True, help="shard count N (1..256)")
+        sub.add_argument("--rclone", help="rclone binary (default: $ODAHU_RCLONE or rclone)")
+        sub.add_argument("--config", help="rclone config (default: $RCLONE_CONFIG)")
+        sub.add_argument("--timeout", type=float, default=4 * 3600, help="time limit, s (default 4 h)")
+    plan_cmd.add_argument("--source", required=True, help="CONN:PATH of the input objects")
+    plan_cmd.add_argument("--cap", type=_count, help="the most shards of one run (N is clamped to it)")
+    plan_cmd.add_argument("--results-dir", help="folder for the Tekton results shard-ids and shard-count")
+    plan_cmd.add_argument("--repartition", action="store_true", help="partition again if the input changed")
+    merge_cmd.add_argument("--max-rejected", type=int, help="run-wide: allow N rejected or missing")
+    merge_cmd.add_argument("--max-rejected-fraction", type=_fraction, help="run-wide: allow this fraction")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    common.log(PROG, plan(args) if args.command == "plan" else merge(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(common.run_main(PROG, main, None))
