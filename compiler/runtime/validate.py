@@ -144,14 +144,24 @@ def check_files(job: Job, rels: List[str]) -> List[Result]:
         if not rel.lower().endswith(".json"):
             found.error("", "R0", "not a .json file")
         else:
-            found, doc = check(read_bytes(src), job.kind, job.profile)
-            if job.requests is not None and isinstance(doc, dict):
-                _cross(job, rel, doc, found)
+            try:
+                raw = read_bytes(src)
+            except OSError as exc:
+                found.error("", "R1", f"cannot read the file: {exc.strerror}")
+            else:
+                found, doc = check(raw, job.kind, job.profile)
+                if job.requests is not None and isinstance(doc, dict):
+                    _cross(job, rel, doc, found)
         ok = not found.errors
-        if ok:
-            _place(src, os.path.join(job.valid, rel), made)
-        else:  # a rejected file named like the report keeps a distinct name
-            _place(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel), made)
+        try:
+            if ok:
+                _place(src, os.path.join(job.valid, rel), made)
+            else:  # a rejected file named like the report keeps a distinct name
+                _place(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel), made)
+        except OSError as exc:
+            if ok:
+                raise common.Fail(f"cannot place {rel} in {job.valid}: {exc.strerror}") from None
+            found.warn("", "R0", f"could not be copied to the rejected folder: {exc.strerror}")
         results.append((rel, ok, _entry(found) if found.errors or found.warnings else None))
     return results
 

@@ -109,6 +109,17 @@ def test_policy(tmp_path: Path, policy: list[str], code: int) -> None:
     assert report["policy"]["passed"] is (code == 0)
 
 
+def test_unreadable_file_is_rejected_not_fatal(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD})
+    (tmp_path / "src" / "dangling.json").symlink_to(tmp_path / "nowhere.json")
+    result, report = _validate(tmp_path, "request")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    entry = report["files"][0]
+    assert entry["file"] == "dangling.json"
+    assert entry["errors"][0]["message"] == "cannot read the file: No such file or directory"
+
+
 def test_bad_fraction_is_a_usage_error(tmp_path: Path) -> None:
     _write(tmp_path / "src", {"a.json": GOOD})
     result, _ = _validate(tmp_path, "request", "--max-rejected-fraction", "1.5")
