@@ -42,10 +42,10 @@ REPORT = "_report.json"
 META = ("request_id", "service", "model_name", "model_version", "image")
 NOT_FOUND = (0, 3, 4)  # rclone's exit codes for "directory not found" and "file not found"
 LSJSON = ["lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime"]
-# rclone shows characters a backend cannot store as look-alikes (control characters as U+2400.., a backslash
-# or a trailing period as fullwidth forms, a real look-alike quoted with U+201B); names are compared folded.
+# rclone names a control character or DEL by its look-alike (U+2400.., U+2421) and quotes a real look-alike
+# with U+201B; a file on disk has the raw character. Names from both sides are compared folded.
 FOLD: Dict[int, Optional[int]] = {0x2400 + c: c for c in range(32)}
-FOLD.update({0x2421: 0x7F, 0xFF3C: ord("\\"), 0xFF0E: ord("."), 0x201B: None})
+FOLD.update({0x2421: 0x7F, 0x201B: None})
 Doc = Dict[str, Any]
 
 
@@ -148,7 +148,8 @@ def merge_manifests(docs: List[Doc], lists: List[List[str]]) -> Doc:
     writers: Dict[str, int] = {}
     rejected: Dict[str, Dict[str, int]] = {kind: {} for kind in KINDS}
     for shard, doc in enumerate(docs):
-        inputs += [{**entry, "shard": shard} for entry in _entries(doc, "inputs", shard)]
+        processed = _entries(doc, "inputs", shard)
+        inputs += [{**entry, "shard": shard} for entry in processed]
         for entry in _entries(doc, "outputs", shard):
             _claim(writers, str(entry["file"]), shard, "the output")
             outputs.append({**entry, "shard": shard})
@@ -156,7 +157,7 @@ def merge_manifests(docs: List[Doc], lists: List[List[str]]) -> Doc:
         for kind in KINDS:
             for name in listed.get(kind) or []:
                 _claim(rejected[kind], str(name), shard, f"the rejected {kind}")
-        handled = len(_entries(doc, "inputs", shard)) + len(listed.get("input") or [])
+        handled = len(processed) + len(listed.get("input") or [])
         if handled != len(lists[shard]):
             raise common.Fail(
                 f"shard {shard} processed {handled} input files, its list holds {len(lists[shard])}: "

@@ -380,6 +380,28 @@ def test_merge_deletes_what_no_shard_wrote(run: Run) -> None:
     assert all((run.folder / name).exists() for name in kept + GOOD)
 
 
+def test_merge_keeps_files_whose_names_rclone_shows_with_look_alikes(run: Run) -> None:
+    # rclone lists "tab\tx.json" as "tab\u2409x.json"; the shard's disk, and so its manifest, has the tab.
+    run.write_inputs(["tab\tx.json", "lit\u2409y.json", "del\x7fz.json", "a.json"])
+    run.complete(2)
+    assert set(run.partition()["files"]) == {
+        "tab\u2409x.json",
+        "lit\u201b\u2409y.json",
+        "del\u2421z.json",
+        "a.json",
+    }
+    merged = run.merge(2)
+    assert merged.returncode == 0, merged.stderr
+    assert "0 stale files removed" in merged.stdout
+    assert [e["file"] for e in run.manifest()["outputs"]] == [
+        "a.json",
+        "del\x7fz.json",
+        "lit\u2409y.json",
+        "tab\tx.json",
+    ]
+    assert all((run.folder / name).exists() for name in ("tab\tx.json", "lit\u2409y.json", "del\x7fz.json"))
+
+
 def test_merge_refuses_two_shards_writing_one_output(run: Run) -> None:
     run.write_inputs()
     run.complete(2)
