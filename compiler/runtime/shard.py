@@ -52,7 +52,7 @@ Doc = Dict[str, Any]
 def _list(rclone: common.Rclone, step: str, path: str, *filters: str) -> List[str]:
     """Every object below ``path``, relative, sorted, from one listing read line by line."""
     keys: List[str] = []
-    for line in rclone.run(step, [*LSJSON, path, *filters]).split("\n"):  # not splitlines(): U+2028 in keys
+    for line in rclone.run(step, [*LSJSON, path, *filters]).split("\n"):  # not splitlines(): U+0085 in keys
         line = line.strip().rstrip(",")
         if line and line not in ("[", "]", "[]"):
             try:
