@@ -27,6 +27,7 @@ import math
 import os
 import shutil
 import sys
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -186,18 +187,29 @@ def cores() -> int:
     return max(1, count)
 
 
+SERIAL_SECONDS = 0.05  # work that fits in this stays in one process: a pool would cost more than it saves
+
+
 def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
-    if jobs <= 1 or len(files) < 2:
-        return check_files(job, files)
-    size = max(1, min(256, len(files) // (jobs * 8)))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    """Check every file: the first ones here, the rest (if the work is big enough) on a process pool."""
+    results: List[Result] = []
+    start, done = time.monotonic(), 0
+    step = len(files) if jobs <= 1 else 8
+    while done < len(files) and (jobs <= 1 or time.monotonic() - start < SERIAL_SECONDS):
+        results += check_files(job, files[done : done + step])
+        done += step
+    rest = files[done:]
+    if not rest:
+        return results
+    size = max(1, min(256, len(rest) // (jobs * 8)))
+    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
     context = None
     if sys.platform.startswith("linux"):
         import multiprocessing
 
         context = multiprocessing.get_context("fork")  # workers inherit the loaded modules: no re-import
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
-        return [result for part in pool.map(partial(check_files, job), chunks) for result in part]
+        return results + [result for part in pool.map(partial(check_files, job), chunks) for result in part]
 
 
 def _policy(args: argparse.Namespace, failures: int, total: int) -> Tuple[bool, str]:

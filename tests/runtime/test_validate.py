@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from compiler.runtime import validate
 
 from .conftest import RUNTIME, run_program
 from .test_layering import _python39
@@ -192,7 +195,9 @@ def test_responses_against_requests(tmp_path: Path) -> None:
     assert allowed.returncode == 0
 
 
-def test_parallel_gives_the_same_report(tmp_path: Path) -> None:
+def test_parallel_gives_the_same_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     files: dict[str, Any] = {}
     for i in range(300):
         files[f"d{i % 7}/f{i:03d}.json"] = BAD if i % 11 == 0 else GOOD
@@ -201,13 +206,27 @@ def test_parallel_gives_the_same_report(tmp_path: Path) -> None:
     one, report_one = _validate(tmp_path, "request", "--jobs", "1")
     for folder in ("valid", "rejected"):
         os.rename(tmp_path / folder, tmp_path / f"{folder}-1")
-    two, report_two = _validate(tmp_path, "request", "--jobs", "3")
+    monkeypatch.setattr(validate, "SERIAL_SECONDS", 0.0)  # small work would stay in one process
+    monkeypatch.setattr(validate, "ProcessPoolExecutor", _CountedPool)
+    _CountedPool.started = 0
+    args = ["request", str(tmp_path / "src"), "--valid", str(tmp_path / "valid")]
+    assert validate.main([*args, "--rejected", str(tmp_path / "rejected"), "--jobs", "3"]) == 1
+    report_two = json.loads((tmp_path / "rejected" / "_report.json").read_text())
     assert report_one == report_two
     assert report_two["rejected"] == 29
     assert sorted(p.name for p in (tmp_path / "valid").rglob("*.json")) == sorted(
         p.name for p in (tmp_path / "valid-1").rglob("*.json")
     )
-    assert _last_line(one) == _last_line(two)
+    assert _last_line(one) == capsys.readouterr().err.strip().splitlines()[-1]
+    assert _CountedPool.started == 1
+
+
+class _CountedPool(ProcessPoolExecutor):
+    started = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _CountedPool.started += 1
+        super().__init__(*args, **kwargs)
 
 
 def test_module_form(tmp_path: Path) -> None:
