@@ -9,7 +9,9 @@ var filled from a Secret key. Credentials therefore reach rclone only through ``
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from compiler import naming
 from compiler.plan_model import EnvVar, SecretKeyRef
@@ -81,20 +83,18 @@ def descriptor(connection: Connection) -> dict[str, object]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def connections_env(project: Project) -> tuple[EnvVar, ...]:
+def connections_env(connections: Iterable[Connection]) -> tuple[EnvVar, ...]:
     """``ODAHU_CONNECTIONS`` plus one optional secretKeyRef env var per credential field.
 
     Optional, so that the missing Secret of a connection this run does not use never blocks the
     pod; configure-rclone fails clearly when a connection it needs has empty credentials.
     """
+    connections = tuple(connections)
     blob = json.dumps(
-        [descriptor(c) for c in project.connections],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        [descriptor(c) for c in connections], sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     env = [EnvVar("ODAHU_CONNECTIONS", blob)]
-    for connection in project.connections:
+    for connection in connections:
         creds = connection.spec.credentials
         if creds is None or creds.secretRef is None:
             continue
@@ -108,13 +108,27 @@ def connections_env(project: Project) -> tuple[EnvVar, ...]:
     return tuple(env)
 
 
-def location(project: Project, ref: ConnectionReference) -> tuple[str, str]:
-    """(connection, path inside it): the reference's own path overrides the connection's (ODAHU)."""
-    connection = project.connection(ref.connection)
-    own = parse_uri(connection.spec.type, connection.spec.uri).path
-    return ref.connection, ref.path.strip("/") if ref.path is not None else own
+class Connections:
+    """The project's connections, indexed once per plan (a project may hold thousands of runs)."""
 
+    def __init__(self, project: Project) -> None:
+        self.all = project.connections
+        self.by_name = {c.name: c for c in project.connections}
+        self._own = {c.name: parse_uri(c.spec.type, c.spec.uri).path for c in project.connections}
 
-def connection_paths(project: Project) -> tuple[tuple[str, str], ...]:
-    """Every connection's own path: what a webhook body that names only a connection reads."""
-    return tuple((c.name, parse_uri(c.spec.type, c.spec.uri).path) for c in project.connections)
+    @cached_property
+    def env(self) -> tuple[EnvVar, ...]:
+        return connections_env(self.all)
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._own)
+
+    @cached_property
+    def paths(self) -> tuple[tuple[str, str], ...]:
+        """Every connection's own path: what a webhook body that names only a connection reads."""
+        return tuple(self._own.items())
+
+    def location(self, ref: ConnectionReference) -> tuple[str, str]:
+        """(connection, path inside it): the reference's path overrides the connection's (ODAHU)."""
+        return ref.connection, ref.path.strip("/") if ref.path is not None else self._own[ref.connection]

@@ -10,7 +10,7 @@ shell string.
 from __future__ import annotations
 
 from compiler import naming as n
-from compiler.plan_connections import connections_env, location
+from compiler.plan_connections import Connections
 from compiler.plan_model import (
     EnvVar,
     Join,
@@ -23,7 +23,7 @@ from compiler.plan_model import (
     Value,
 )
 from compiler.plan_quantity import canonical_quantity
-from compiler.project import Project, Service
+from compiler.project import Service
 from compiler.spec import BatchSettingsSpec, ConnectionReference, ResourceRequirements
 from compiler.units import parse_duration
 
@@ -91,10 +91,10 @@ def user_resources(resources: ResourceRequirements | None, gpu_name: str) -> Res
 class _Steps:
     """Builds the step list of one service; one method per step keeps each recipe readable."""
 
-    def __init__(self, project: Project, service: Service) -> None:
-        self.project = project
+    def __init__(self, settings: BatchSettingsSpec, connections: Connections, service: Service) -> None:
+        self.connections = connections
         self.service = service
-        self.settings = project.settings
+        self.settings = settings
         self.remote = service.spec.modelRegistry.remote
         self.local = service.spec.modelRegistry.local
         self.base_env = (EnvVar("PYTHONDONTWRITEBYTECODE", "1"), EnvVar("HOME", "/tmp"))
@@ -140,7 +140,7 @@ class _Steps:
             "configure_rclone.py",
             ("--config", RCLONE_CONF),
             (_mount(n.VOLUME_CONFIG, ro=False),),
-            connections_env(self.project),
+            self.connections.env,
         )
 
     def sync_data(self) -> Step:
@@ -164,7 +164,7 @@ class _Steps:
         )
 
     def sync_model(self) -> Step:
-        found = model_location(self.project, self.service)
+        found = model_location(self.connections, self.service)
         assert found is not None
         conn, path = found
         return self.helper(
@@ -321,17 +321,19 @@ class _Steps:
         return tuple(steps)
 
 
-def model_location(project: Project, service: Service) -> tuple[str, str] | None:
+def model_location(connections: Connections, service: Service) -> tuple[str, str] | None:
     """(connection, path) of a remote model; None for a model baked into the image."""
     remote = service.spec.modelRegistry.remote
     if remote is None:
         return None
-    return location(project, ConnectionReference(connection=remote.modelConnection, path=remote.modelPath))
+    return connections.location(ConnectionReference(connection=remote.modelConnection, path=remote.modelPath))
 
 
-def service_steps(project: Project, service: Service) -> tuple[Step, ...]:
-    return _Steps(project, service).all()
+def service_steps(
+    settings: BatchSettingsSpec, connections: Connections, service: Service
+) -> tuple[Step, ...]:
+    return _Steps(settings, connections, service).all()
 
 
-def user_step(project: Project, service: Service) -> Step:
-    return _Steps(project, service).user()
+def user_step(settings: BatchSettingsSpec, connections: Connections, service: Service) -> Step:
+    return _Steps(settings, connections, service).user()

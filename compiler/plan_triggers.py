@@ -9,6 +9,8 @@ webhook), and CEL overlays fill what the body omits with the service's defaults.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from compiler import naming as n
 from compiler.plan_model import Interceptor, PolicyRule
 
@@ -41,6 +43,7 @@ LISTENER_CLUSTER_RULES = (
 )
 
 
+@lru_cache(maxsize=4096)
 def cel_string(text: str) -> str:
     """A single-quoted CEL string literal."""
     out = []
@@ -61,6 +64,7 @@ def _plain(expr: str, pattern: str = VALUE_PATTERN) -> str:
     )
 
 
+@lru_cache(maxsize=64)
 def _cel_list(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(cel_string(i) for i in items) + "]"
 
@@ -96,11 +100,16 @@ def _given(key: str, field: str) -> str:
     return f"has(body.spec.{key}) && has(body.spec.{key}.{field})"
 
 
+@lru_cache(maxsize=64)
+def _cel_map(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "{" + ", ".join(f"{cel_string(k)}: {cel_string(v)}" for k, v in pairs) + "}"
+
+
 def cel_overlays(
     defaults: dict[str, tuple[str, str] | None], connection_paths: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, str], ...]:
     """(overlay key, CEL expression) for each run param; ``defaults``: override -> (connection, path)."""
-    paths = "{" + ", ".join(f"{cel_string(c)}: {cel_string(p)}" for c, p in connection_paths) + "}"
+    paths = _cel_map(connection_paths)
     overlays = [(n.overlay_key(n.PARAM_REQUEST_ID), "has(body.spec.requestId) ? body.spec.requestId : ''")]
     for key, conn_param, path_param in (
         ("dataSource", n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH),

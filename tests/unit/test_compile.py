@@ -10,15 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from compiler import guards
 from compiler.cli import main
 from compiler.emit import read_tree
-from compiler.render import RenderedDoc
+from compiler.plan import plan
+from compiler.render import RenderedDoc, render
 from compiler.spec import Source
 from tests.support.manifests import scan_for_secrets
 from tests.support.servers import AZURITE_KEY
-from tests.unit.compile_fixtures import SAMPLE
+from tests.unit.compile_fixtures import BUNDLE, SAMPLE, sample_project
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -175,3 +177,18 @@ def test_guard_on_tekton_rules() -> None:
     assert diags
     assert {d.code for d in diags} == {"E406"}
     assert all(d.location.file == "specs/svc.yaml" for d in diags)
+
+
+def test_parse_reads_documents_as_pyyaml_does() -> None:
+    docs = render(plan(sample_project(), BUNDLE))
+    for doc in docs:
+        assert guards.parse(doc) == yaml.safe_load(doc.text), doc.path
+    odd = RenderedDoc("x.yaml", "a: 1.5\nb: 2026-11-25\nc: [yes, ~, 0x1f]\n", "ConfigMap", "x")
+    assert guards.parse(odd) == yaml.safe_load(odd.text)
+    with pytest.raises(RuntimeError, match="not a mapping"):
+        guards.parse(RenderedDoc("y.yaml", "- 1\n", "ConfigMap", "y"))
+
+
+def test_the_size_bound_bounds_the_size() -> None:
+    for doc in render(plan(sample_project(), BUNDLE)):
+        assert guards.json_size(guards.parse(doc)) <= guards.json_size_bound(doc.text), doc.path
