@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 
 from compiler import naming as n
-from compiler.diagnostics import Diagnostic, Location, sort_diagnostics
+from compiler.diagnostics import CompileError, Diagnostic, Location, sort_diagnostics
 from compiler.plan_connections import Connections
 from compiler.plan_model import (
     ClusterRole,
@@ -277,8 +277,30 @@ class _Planner:
         )
 
 
+def _namespace_errors(project: Project) -> list[Diagnostic]:
+    """A run can only reference a Task of its own namespace."""
+    services = {s.name: s for s in project.services}
+    return [
+        Diagnostic(
+            "E407",
+            f"InferenceJob {job.name!r} is in namespace {job.namespace!r}, but its InferenceService "
+            f"{job.service!r} is in {services[job.service].namespace!r}",
+            Location(job.source.file, job.source.line, job.source.col),
+            hint="a job runs in its service's namespace: give both the same metadata.namespace",
+        )
+        for job in project.jobs
+        if job.namespace != services[job.service].namespace
+    ]
+
+
 def plan(project: Project, bundle: RuntimeBundle) -> Plan:
-    """The plan of a resolved project; its warnings travel in ``Plan.diagnostics``."""
+    """The plan of a resolved project; its warnings travel in ``Plan.diagnostics``.
+
+    Raises CompileError for what the plan cannot express (a job outside its service's namespace).
+    """
+    errors = _namespace_errors(project)
+    if errors:
+        raise CompileError(tuple(sort_diagnostics(errors)))
     diags = [
         Diagnostic(
             "W401",

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from compiler import naming as n
+from compiler.diagnostics import CompileError
 from compiler.plan import plan
 from compiler.plan_model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
 from compiler.plan_quantity import canonical_quantity
@@ -337,3 +338,40 @@ def test_cel_strings() -> None:
 )  # fmt: skip
 def test_quantities_are_written_as_the_api_server_does(text: str, canonical: str) -> None:
     assert canonical_quantity(text) == canonical
+
+
+TEAM_B = f"""\
+{HEAD}kind: InferenceService
+metadata: {{name: other, namespace: team-b}}
+spec:
+  image: img
+  command: [run]
+  modelRegistry: {{remote: {{modelConnection: models}}}}
+  dataSource: {{connection: data}}
+  outputDestination: {{connection: data}}
+"""
+
+
+def test_every_namespace_gets_its_own_programs_and_listener() -> None:
+    planned = plan(sample_project(TEAM_B), BUNDLE)
+    assert [c.meta.namespace for c in planned.runtime] == ["odahu-batch", "team-b"]
+    assert [w.namespace for w in planned.webhooks] == ["odahu-batch", "team-b"]
+    assert [w.cluster_role_binding.meta.name for w in planned.webhooks] == [
+        "odahu-batch-eventlistener-odahu-batch",
+        "odahu-batch-eventlistener-team-b",
+    ]
+    assert len(planned.cluster_roles) == 1
+    assert _run(planned, "other").meta.namespace == "team-b"
+
+
+def test_a_job_outside_its_services_namespace_is_an_error() -> None:
+    job = (
+        f"{HEAD}kind: InferenceJob\nmetadata: {{name: stray, namespace: team-c}}\n"
+        "spec: {inferenceServiceId: other}\n"
+    )
+    with pytest.raises(CompileError) as caught:
+        plan(sample_project(TEAM_B + "---\n" + job), BUNDLE)
+    (diag,) = caught.value.diagnostics
+    assert diag.code == "E407"
+    assert "team-c" in diag.message
+    assert diag.location.line > 1
