@@ -169,18 +169,10 @@ def credential_env(connection: str, field: str) -> str:
 # --- rclone -------------------------------------------------------------------------------------
 
 
-def rclone_remote(connection: str) -> str:
-    """The alias remote that points at the connection's bucket or root: ``<connection>:<path>``."""
-    return connection
-
-
-def rclone_store(connection: str) -> str:
-    """The backend remote behind the alias."""
-    return f"{connection}-store"
-
-
 def rclone_location(connection: str, path: str) -> str:
-    return f"{rclone_remote(connection)}:{path}"
+    """configure-rclone writes an alias remote named after each connection (over a backend remote
+    ``<connection>-store``) that points at its bucket or root, so a location is ``<connection>:<path>``."""
+    return f"{connection}:{path}"
 
 
 # --- webhook --------------------------------------------------------------------------------------

@@ -333,7 +333,3 @@ def service_steps(
     settings: BatchSettingsSpec, connections: Connections, service: Service
 ) -> tuple[Step, ...]:
     return _Steps(settings, connections, service).all()
-
-
-def user_step(settings: BatchSettingsSpec, connections: Connections, service: Service) -> Step:
-    return _Steps(settings, connections, service).user()
