@@ -135,36 +135,44 @@ def _entry(found: Findings) -> Entry:
     return entry
 
 
-def check_files(job: Job, rels: List[str]) -> List[Result]:
-    """Check, then link/copy each file; runs in the worker processes."""
+def check_files(job: Job, rels: List[str], place: bool = True) -> List[Result]:
+    """Check each file (and link/copy it, unless the caller places the files itself)."""
     made: Set[str] = set()
     results: List[Result] = []
     for rel in rels:
-        src = os.path.join(job.src, rel)
         found = Findings()
         if not rel.lower().endswith(".json"):
             found.error("", "R0", "not a .json file")
         else:
             try:
-                raw = read_bytes(src)
+                raw = read_bytes(os.path.join(job.src, rel))
             except OSError as exc:
                 found.error("", "R1", f"cannot read the file: {exc.strerror}")
             else:
                 found, doc = check(raw, job.kind, job.profile)
                 if job.requests is not None and isinstance(doc, dict):
                     _cross(job, rel, doc, found)
-        ok = not found.errors
-        try:
-            if ok:
-                _place(src, os.path.join(job.valid, rel), made)
-            else:  # a rejected file named like the report keeps a distinct name
-                _place(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel), made)
-        except OSError as exc:
-            if ok:
-                raise common.Fail(f"cannot place {rel} in {job.valid}: {exc.strerror}") from None
-            found.warn("", "R0", f"could not be copied to the rejected folder: {exc.strerror}")
-        results.append((rel, ok, _entry(found) if found.errors or found.warnings else None))
+        result = (rel, not found.errors, _entry(found) if found.errors or found.warnings else None)
+        results.append(place_file(job, result, made) if place else result)
     return results
+
+
+def place_file(job: Job, result: Result, made: Set[str]) -> Result:
+    """Link/copy a checked file to the valid or rejected folder; a valid one that cannot go fails the step."""
+    rel, ok, entry = result
+    src = os.path.join(job.src, rel)
+    try:
+        if ok:
+            _place(src, os.path.join(job.valid, rel), made)
+        else:  # a rejected file named like the report keeps a distinct name
+            _place(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel), made)
+    except OSError as exc:
+        if ok:
+            raise common.Fail(f"cannot place {rel} in {job.valid}: {exc.strerror}") from None
+        entry = dict(entry or {})
+        note = {"pointer": "", "rule": "R0", "message": f"not copied to the rejected folder: {exc.strerror}"}
+        entry["warnings"] = [*entry.get("warnings", []), note]
+    return rel, ok, entry
 
 
 def cores() -> int:
@@ -208,8 +216,13 @@ def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")  # workers inherit the loaded modules: no re-import
+    made: Set[str] = set()
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
-        return results + [result for part in pool.map(partial(check_files, job), chunks) for result in part]
+        # The workers check; this process links each finished chunk meanwhile: links into one folder
+        # serialize in the kernel anyway, and here they overlap the checks instead of contending.
+        for part in pool.map(partial(check_files, job, place=False), chunks):
+            results += [place_file(job, result, made) for result in part]
+    return results
 
 
 def _policy(args: argparse.Namespace, failures: int, total: int) -> Tuple[bool, str]:
