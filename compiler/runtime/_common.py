@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -118,10 +119,12 @@ class Rclone:
         return proc.stdout
 
 
+_URL_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
+
+
 def last_error(stderr: str) -> str:
-    """The most telling line of rclone's stderr (its final ERROR/NOTICE line)."""
+    """The most telling line of rclone's stderr (its last ERROR line), URL queries (SAS tokens) redacted."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and "Config file" not in ln]
-    for line in reversed(lines):
-        if "ERROR" in line or "Failed" in line or "CRITICAL" in line:
-            return line
-    return lines[-1] if lines else "no error output"
+    found = next((ln for ln in reversed(lines) if "ERROR" in ln or "Failed" in ln or "CRITICAL" in ln), None)
+    line = found or (lines[-1] if lines else "no error output")
+    return _URL_QUERY.sub(r"\1?<redacted>", line)
