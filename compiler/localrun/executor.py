@@ -26,6 +26,7 @@ from compiler.localrun.prepare import Preparer, Step
 from compiler.localrun.progress import STATUS_OK, FolderWatch, Progress, StepRecord
 from compiler.localrun.rundir import RunDir
 from compiler.localrun.secrets import Masker
+from compiler.units import format_duration
 
 # Tekton's default limit of a step container's termination message, which carries the results.
 MAX_RESULTS_BYTES = 4096
@@ -157,12 +158,10 @@ class Executor:
         record.results = self._changed_results(step, before)
         if timed_out:
             record.status = "timed out"
-            which = (
-                "its own timeout"
-                if step.timeout is not None and limit != deadline
-                else "the TaskRun's timeout"
-            )
-            record.message = f"killed after {record.duration:.1f}s ({which})"
+            own = step.timeout is not None and limit != deadline
+            limit_s = step.timeout if own else self.preparer.timeout
+            which = "its own timeout" if own else "the TaskRun's timeout"
+            record.message = f"killed after {record.duration:.1f}s ({which} of {format_seconds(limit_s)})"
         elif code != 0:
             record.status = "failed (ignored)" if step.on_error == "continue" else "failed"
             record.message = f"exit {code}"
@@ -258,6 +257,11 @@ class Executor:
             f"the results total {size} bytes, above Tekton's {MAX_RESULTS_BYTES}-byte termination message: "
             "the TaskRun would fail on a cluster"
         )
+
+
+def format_seconds(seconds: float | None) -> str:
+    """Seconds as a Go duration, the way the TaskRun writes its timeout (``1h0m0s``)."""
+    return format_duration(round((seconds or 0) * 1e9))
 
 
 def _stamp(path: Path) -> tuple[int, int]:

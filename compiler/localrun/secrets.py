@@ -23,7 +23,7 @@ from compiler.localrun.errors import LocalRunError
 
 MASK = "***"
 # Shorter values are not masked inside text: masking "a" or "1" would garble every line.
-MIN_MASKED_LENGTH = 4
+MIN_MASKED_LENGTH = 6
 # A multi-line secret (a service-account JSON) is also masked line by line, for logs that print a part.
 MIN_MASKED_LINE = 12
 

@@ -92,7 +92,7 @@ def test_taskrun_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert time.monotonic() - started < 15
     assert report.exit_code == 1
     assert "step slow timed out (killed after" in out
-    assert "the TaskRun's timeout" in out
+    assert "(the TaskRun's timeout of 1s)" in out
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:
@@ -106,7 +106,7 @@ def test_step_timeout(tmp_path: Path) -> None:
     docs = documents(tmp_path, tmp_path, steps=[step("slow", command=["sleep", "30"], timeout="500ms")])
     report, out = run(docs, tmp_path)
     assert report.exit_code == 1
-    assert "its own timeout" in out
+    assert "(its own timeout of 0.5s)" in out
 
 
 def _alive(pid: int) -> bool:
