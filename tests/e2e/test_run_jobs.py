@@ -1,0 +1,211 @@
+"""``odahu-batch run`` end to end: baked models, job overrides, webhook bodies and job files, invalid input,
+failing and misbehaving predictors, and feedback records at a real HTTP sink."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_run_support import (
+    EXAMPLE,
+    SERVICE,
+    app_folder,
+    expected_outputs,
+    input_folder,
+    job,
+    json_files,
+    local_store,
+    odahu_run,
+    s3_store,
+    service,
+    write_specs,
+)
+from tests.support.servers import HttpSink, MotoS3Server
+
+pytestmark = pytest.mark.e2e
+
+BAKED = {"local": {"modelPath": "/opt/app/model", "meta": {"name": "multiplier", "version": "1"}}}
+
+
+def baked_app(tmp_path: Path, predictor: str | None = None) -> Path:
+    app = app_folder(tmp_path, predictor)
+    (app / "model").mkdir()
+    for file in (EXAMPLE / "model").iterdir():
+        (app / "model" / file.name).write_bytes(file.read_bytes())
+    return app
+
+
+def test_baked_model_and_job_overrides(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    data = s3_store(s3_server)
+    results = local_store(tmp_path / "results", name="results")
+    data.upload(input_folder(), "input")
+    data.upload(input_folder(), "other-input")
+    overridden = job(
+        dataSource={"connection": "data", "path": "other-input"},
+        outputDestination={"connection": "results", "path": "scored"},
+    )
+    specs = write_specs(tmp_path / "specs", [data, results], service(model=BAKED), [overridden])
+    result = odahu_run(tmp_path, specs, app=baked_app(tmp_path), secrets=data.secrets)
+    assert result.code == 0, result.text
+    assert "sync-model" not in result.statuses()
+    assert json_files(results.tree("scored/req-1")) == expected_outputs()
+    assert (tmp_path / "results" / "scored" / "req-1" / "_SUCCESS").exists()
+    assert data.files("output") == []
+
+
+def test_baked_model_without_bind_says_what_to_bind(tmp_path: Path) -> None:
+    store = local_store(tmp_path / "store")
+    store.upload(input_folder(), "input")
+    specs = write_specs(tmp_path / "specs", [store], service(model=BAKED), [job()])
+    result = odahu_run(tmp_path, specs)
+    assert result.code == 1
+    assert "the user step refers to /opt/app/predictor.py" in result.err
+    assert "--bind HOST_DIR:/opt/app" in result.err
+
+
+def test_webhook_body_from_stdin(tmp_path: Path) -> None:
+    store = local_store(tmp_path / "store")
+    store.upload(input_folder(), "2026-11")
+    store.upload(EXAMPLE / "model", "models/multiplier")
+    specs = write_specs(tmp_path / "specs", [store], service())
+    body = {
+        "spec": {
+            "inferenceServiceId": SERVICE,
+            "dataSource": {"connection": "data", "path": "2026-11"},
+            "outputDestination": {"connection": "data", "path": "hooked"},
+            "requestId": "wh-7",
+        }
+    }
+    result = odahu_run(
+        tmp_path,
+        specs,
+        job_name=None,
+        app=app_folder(tmp_path),
+        stdin=json.dumps(body),
+        extra=["--webhook-body", "-"],
+    )
+    assert result.code == 0, result.text
+    assert json_files(store.tree("hooked/wh-7")) == expected_outputs()
+    written = list((tmp_path / "runs" / ".jobs").glob("*.yaml"))
+    assert len(written) == 1
+    assert "inferenceServiceId: multiplier" in written[0].read_text()
+
+
+def test_job_file(tmp_path: Path) -> None:
+    store = local_store(tmp_path / "store")
+    store.upload(input_folder(), "input")
+    store.upload(EXAMPLE / "model", "models/multiplier")
+    specs = write_specs(tmp_path / "specs", [store], service())
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(
+        json.dumps({"kind": "InferenceJob", "spec": {"inferenceServiceId": SERVICE, "requestId": "file-1"}})
+    )
+    result = odahu_run(
+        tmp_path, specs, job_name=None, app=app_folder(tmp_path), extra=["--job-file", str(job_file)]
+    )
+    assert result.code == 0, result.text
+    assert json_files(store.tree("output/file-1")) == expected_outputs()
+
+
+def seed_local(tmp_path: Path, extra_inputs: dict[str, bytes]) -> Path:
+    store = local_store(tmp_path / "store")
+    store.upload(input_folder(), "input")
+    store.upload(EXAMPLE / "model", "models/multiplier")
+    for name, body in extra_inputs.items():
+        (tmp_path / "store" / "input" / name).write_bytes(body)
+    return tmp_path / "store"
+
+
+INVALID = {
+    "bad.json": b'{"inputs": [{"name": "x", "shape": [2], "datatype": "INT32", "data": [1]}]}',
+    "notes.txt": b"hi",
+}
+
+
+def test_invalid_inputs_are_rejected_reported_and_uploaded(tmp_path: Path) -> None:
+    root = seed_local(tmp_path, INVALID)
+    store = local_store(root)
+    settings = {"validation": {"maxRejected": 5}}
+    specs = write_specs(tmp_path / "specs", [store], service(), [job()], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
+    assert result.code == 0, result.text
+    assert "rejected=2" in result.out
+    tree = store.tree("output/req-1")
+    assert json_files(tree) == expected_outputs()
+    assert tree["_rejected/input/bad.json"] == INVALID["bad.json"]
+    assert tree["_rejected/input/notes.txt"] == INVALID["notes.txt"]
+    report = json.loads(tree["_rejected/input/_report.json"])
+    assert "bad.json" in json.dumps(report)
+    assert "_SUCCESS" in tree
+
+
+def test_invalid_input_fails_the_run_by_default_and_is_kept(tmp_path: Path) -> None:
+    root = seed_local(tmp_path, {"bad.json": INVALID["bad.json"]})
+    specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
+    assert result.code == 1
+    assert "step validate-input failed (exit 1):" in result.out
+    assert "bad.json" in result.out
+    assert result.statuses()["user-container"] == "skipped"
+    assert not (root / "output" / "req-1" / "_SUCCESS").exists()
+    # Never lost: still in the source, and in the run directory with the report.
+    assert (root / "input" / "bad.json").exists()
+    rejected = result.rundir() / "volumes" / "odahu-rejected" / "input"
+    assert (rejected / "bad.json").read_bytes() == INVALID["bad.json"]
+    assert "bad.json" in (rejected / "_report.json").read_text()
+
+
+FAILING = "import sys\nprint('loading the model', file=sys.stderr)\nsys.exit('predictor: model is corrupt')\n"
+
+INVALID_RESPONSE = """\
+import os, pathlib
+out = pathlib.Path(os.environ["ODAHU_OUTPUT_PATH"])
+for request in pathlib.Path(os.environ["ODAHU_INPUT_PATH"]).glob("*.json"):
+    (out / request.name).write_text('{"model_name": "multiplier", "outputs": "not a list"}')
+"""
+
+
+def test_failing_predictor_fails_the_run_and_says_why(tmp_path: Path) -> None:
+    root = seed_local(tmp_path, {})
+    specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path, FAILING))
+    assert result.code == 1
+    assert "step user-container failed (exit 1):" in result.out
+    assert "predictor: model is corrupt" in result.out
+    assert result.statuses()["sync-output"] == "skipped"
+    assert not (root / "output").exists()
+
+
+def test_invalid_response_is_caught_by_validate_output(tmp_path: Path) -> None:
+    root = seed_local(tmp_path, {})
+    specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path, INVALID_RESPONSE))
+    assert result.code == 1
+    assert "step validate-output failed (exit 1):" in result.out
+    assert "request-1.json" in result.out
+    assert not (root / "output" / "req-1" / "_SUCCESS").exists()
+
+
+def test_feedback_records_reach_an_http_sink(tmp_path: Path, http_sink: HttpSink) -> None:
+    root = seed_local(tmp_path, {})
+    settings = {"feedback": {"sink": f"{http_sink.url}/feedback", "onUnreachable": "fail"}}
+    specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
+    assert result.code == 0, result.text
+    events = [json.loads(line) for body in http_sink.bodies for line in body.decode().splitlines()]
+    by_tag: dict[str, list[dict[str, object]]] = {}
+    for event in events:
+        by_tag.setdefault(event["tag"], []).append(event["record"])
+    assert sorted(by_tag) == ["request_response", "response_body"]
+    requests = {r["request_content"]: r for r in by_tag["request_response"]}
+    for path in sorted(input_folder().glob("*.json")):
+        record = requests[path.read_text()]
+        assert (record["request_id"], record["model_name"], record["model_version"]) == (
+            "req-1",
+            "multiplier",
+            "1",
+        )
+    responses = [json.loads(str(r["response_content"])) for r in by_tag["response_body"]]
+    assert sorted(responses, key=json.dumps) == sorted(expected_outputs().values(), key=json.dumps)

@@ -1,0 +1,99 @@
+"""``odahu-batch run`` end to end: real rclone against a local folder, S3 (moto), Azure Blob (Azurite) and
+GCS (gcp-storage-emulator) on 127.0.0.1, with the multiplier example's predictor on the host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_run_support import (
+    EXAMPLE,
+    Store,
+    app_folder,
+    azure_store,
+    expected_outputs,
+    gcs_store,
+    input_folder,
+    job,
+    json_files,
+    local_store,
+    model_archive,
+    odahu_run,
+    s3_store,
+    service,
+    write_specs,
+)
+from tests.support.servers import AzuriteServer, GcsEmulator, MotoS3Server
+
+pytestmark = pytest.mark.e2e
+
+STEPS = [
+    "configure-rclone",
+    "sync-data",
+    "sync-model",
+    "validate-input",
+    "log-input",
+    "user-container",
+    "validate-output",
+    "log-output",
+    "sync-output",
+]
+
+
+def seed(store: Store, tmp_path: Path, model: str = "folder") -> str:
+    """Upload the example's input and model; returns the service's modelPath."""
+    store.upload(input_folder(), "input")
+    if model == "folder":
+        store.upload(EXAMPLE / "model", "models/multiplier")
+        return "models/multiplier"
+    archive = model_archive(tmp_path, model)
+    store.upload(archive, f"models/{archive.name}")
+    return f"models/{archive.name}"
+
+
+def check_success(
+    store: Store, result_text: str, code: int, folder: str = "output/req-1"
+) -> dict[str, bytes]:
+    assert code == 0, result_text
+    tree = store.tree(folder)
+    assert json_files(tree) == expected_outputs()
+    assert tree["_SUCCESS"] == b""
+    assert "_manifest.json" in tree
+    return tree
+
+
+def run_remote_model(tmp_path: Path, store: Store, model: str = "folder") -> None:
+    model_path = seed(store, tmp_path, model)
+    svc = service(model={"remote": {"modelConnection": store.name, "modelPath": model_path}})
+    specs = write_specs(tmp_path / "specs", [store], svc, [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path), secrets=store.secrets)
+    check_success(store, result.text, result.code)
+    assert list(result.statuses()) == STEPS
+    assert set(result.statuses().values()) == {"succeeded"}
+    assert "validate-input    succeeded" in result.out
+    assert f"run succeeded; run directory: {result.rundir()}/" in result.out
+    # Secret values never reach the output (values this short are not masked inside text).
+    for keys in store.secrets.values():
+        for value in keys.values():
+            assert len(value) < 6 or value not in result.text
+
+
+def test_local_folder_remote_model_folder(tmp_path: Path) -> None:
+    run_remote_model(tmp_path, local_store(tmp_path / "store"))
+
+
+def test_s3_remote_model_folder(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    run_remote_model(tmp_path, s3_store(s3_server))
+
+
+def test_azure_tar_gz_model(tmp_path: Path, azurite_server: AzuriteServer) -> None:
+    run_remote_model(tmp_path, azure_store(azurite_server), model="tar.gz")
+
+
+def test_gcs_zip_model(tmp_path: Path, gcs_server: GcsEmulator) -> None:
+    run_remote_model(tmp_path, gcs_store(gcs_server), model="zip")
+
+
+def test_s3_zip_model(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    run_remote_model(tmp_path, s3_store(s3_server), model="zip")
