@@ -32,7 +32,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from compiler import pipeline
-from compiler.backend import Generated, generate
+from compiler.backend import Generated, paused_gc
 from compiler.guards import check
 from compiler.plan import plan
 from compiler.render import render
@@ -111,18 +111,22 @@ def one_round(specs: Path, out: Path, bundle: RuntimeBundle) -> tuple[dict[str, 
     assert result.ok, result.diagnostics[:5]
     assert result.generated is not None
     objects = list(result.generated.objects)
-    times["floor"], _ = timed(lambda: floor(objects))
+    # compile pauses the cyclic GC (see backend.paused_gc); the floor gets the same treatment,
+    # which makes it faster and the ratio stricter. The floor with the GC on is shown as well.
+    times["floor with gc"], _ = timed(lambda: floor(objects))
+    with paused_gc():
+        times["floor"], _ = timed(lambda: floor(objects))
     before = snapshot(out.parent)
     times["recompile"], again = timed(lambda: pipeline.compile([specs], out, bundle=bundle))
     assert again.emitted is not None
     assert not again.emitted.written
     assert snapshot(out.parent) == before, "a no-change recompile wrote files"
-    times["analyse"], (project, _, _) = timed(lambda: pipeline.analyse([specs], for_cluster=True))
-    assert project is not None
-    times["plan"], planned = timed(lambda: plan(project, bundle))
-    times["render"], docs = timed(lambda: render(planned))
-    times["guards"], _ = timed(lambda: check(docs))
-    times["generate"], _ = timed(lambda: generate(project, bundle))
+    with paused_gc():  # as compile runs them
+        times["analyse"], (project, _, _) = timed(lambda: pipeline.analyse([specs], for_cluster=True))
+        assert project is not None
+        times["plan"], planned = timed(lambda: plan(project, bundle))
+        times["render"], docs = timed(lambda: render(planned))
+        times["guards"], _ = timed(lambda: check(docs))
     return times, result.generated
 
 
@@ -149,7 +153,8 @@ def main() -> int:
 
     print(f"input: {args.services} services, {args.services} jobs, {CONNECTIONS} connections")
     print(f"output: {len(generated.docs)} files, {size / 1e6:.1f} MB (CSafeDumper: {dumped / 1e6:.1f} MB)")
-    print(f"{'floor (CSafeDumper, same objects)':34s} {floor_s:8.3f} s")
+    with_gc = best["floor with gc"]
+    print(f"{'floor (CSafeDumper, same objects)':34s} {floor_s:8.3f} s   (with the GC on: {with_gc:.3f} s)")
     print(row("compile (load..emit)", "compile"))
     print(row("recompile, no change (0 written)", "recompile"))
     print("stages:")
@@ -157,7 +162,8 @@ def main() -> int:
     print(row("  plan", "plan"))
     print(row("  render", "render"))
     print(row("  guards (parse back, rules)", "guards"))
-    print(row("  plan + render + guards", "generate"))
+    rest = best["compile"] - sum(best[k] for k in ("analyse", "plan", "render", "guards"))
+    print(f"{'  emit and the rest (by difference)':34s} {rest:8.3f} s   {rest / floor_s:5.2f}x floor")
     return 0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.backend import Generated, generate
+from compiler.backend import Generated, generate, paused_gc
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
 from compiler.emit import EmitResult, emit
 from compiler.load import load
@@ -59,10 +59,11 @@ def generate_documents(
 
     ``bundle``: the step programs to ship (default: the installed ``compiler/runtime``).
     """
-    project, diags, sources = analyse(paths, for_cluster=for_cluster)
-    if project is None or has_errors(diags):
-        return CompileResult(diags, sources)
-    generated = generate(project, bundle)
+    with paused_gc():
+        project, diags, sources = analyse(paths, for_cluster=for_cluster)
+        if project is None or has_errors(diags):
+            return CompileResult(diags, sources)
+        generated = generate(project, bundle)
     return CompileResult(sort_diagnostics([*diags, *generated.diagnostics]), sources, generated=generated)
 
 
@@ -75,11 +76,12 @@ def compile(
     bundle: RuntimeBundle | None = None,
 ) -> CompileResult:
     """Specs -> the output tree in ``out_dir`` (``check``: only compare and diff it)."""
-    result = generate_documents(paths, for_cluster=for_cluster, bundle=bundle)
-    if result.generated is None or not result.generated.ok:
-        return result
-    try:
-        emitted = emit(result.generated.docs, out_dir, check=check)
-    except CompileError as exc:
-        return CompileResult(sort_diagnostics([*result.diagnostics, *exc.diagnostics]), result.sources)
+    with paused_gc():
+        result = generate_documents(paths, for_cluster=for_cluster, bundle=bundle)
+        if result.generated is None or not result.generated.ok:
+            return result
+        try:
+            emitted = emit(result.generated.docs, out_dir, check=check)
+        except CompileError as exc:
+            return CompileResult(sort_diagnostics([*result.diagnostics, *exc.diagnostics]), result.sources)
     return CompileResult(result.diagnostics, result.sources, emitted, result.generated)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from compiler import guards
+from compiler.backend import paused_gc
 from compiler.cli import main
 from compiler.emit import read_tree
 from compiler.plan import plan
@@ -192,3 +194,15 @@ def test_parse_reads_documents_as_pyyaml_does() -> None:
 def test_the_size_bound_bounds_the_size() -> None:
     for doc in render(plan(sample_project(), BUNDLE)):
         assert guards.json_size(guards.parse(doc)) <= guards.json_size_bound(doc.text), doc.path
+
+
+def test_compile_pauses_the_garbage_collector_and_resumes_it(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert main(["compile", str(_specs(tmp_path)), "--out", str(tmp_path / "build")]) == 0
+    assert gc.isenabled()
