@@ -135,26 +135,26 @@ def _entry(found: Findings) -> Entry:
     return entry
 
 
-def check_files(job: Job, rels: List[str], place: bool = True) -> List[Result]:
-    """Check each file (and link/copy it, unless the caller places the files itself)."""
-    made: Set[str] = set()
-    results: List[Result] = []
-    for rel in rels:
-        found = Findings()
-        if not rel.lower().endswith(".json"):
-            found.error("", "R0", "not a .json file")
+def check_one(job: Job, rel: str) -> Result:
+    """(rel, valid?, report entry or None) of one file."""
+    found = Findings()
+    if not rel.lower().endswith(".json"):
+        found.error("", "R0", "not a .json file")
+    else:
+        try:
+            raw = read_bytes(os.path.join(job.src, rel))
+        except OSError as exc:
+            found.error("", "R1", f"cannot read the file: {exc.strerror}")
         else:
-            try:
-                raw = read_bytes(os.path.join(job.src, rel))
-            except OSError as exc:
-                found.error("", "R1", f"cannot read the file: {exc.strerror}")
-            else:
-                found, doc = check(raw, job.kind, job.profile)
-                if job.requests is not None and isinstance(doc, dict):
-                    _cross(job, rel, doc, found)
-        result = (rel, not found.errors, _entry(found) if found.errors or found.warnings else None)
-        results.append(place_file(job, result, made) if place else result)
-    return results
+            found, doc = check(raw, job.kind, job.profile)
+            if job.requests is not None and isinstance(doc, dict):
+                _cross(job, rel, doc, found)
+    return rel, not found.errors, _entry(found) if found.errors or found.warnings else None
+
+
+def check_files(job: Job, rels: List[str]) -> List[Result]:
+    """A pool worker's share: check only; the main process places the files."""
+    return [check_one(job, rel) for rel in rels]
 
 
 def place_file(job: Job, result: Result, made: Set[str]) -> Result:
@@ -199,14 +199,15 @@ SERIAL_SECONDS = 0.02  # work that fits in this stays in one process: a pool wou
 
 
 def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
-    """Check every file: the first ones here, the rest (if the work is big enough) on a process pool."""
+    """Check and place every file: the first ones here, the rest (if the work is big enough) with a pool."""
+    made: Set[str] = set()
     results: List[Result] = []
-    start, done = time.monotonic(), 0
-    step = len(files) if jobs <= 1 else 8
-    while done < len(files) and (jobs <= 1 or time.monotonic() - start < SERIAL_SECONDS):
-        results += check_files(job, files[done : done + step])
-        done += step
-    rest = files[done:]
+    start = time.monotonic()
+    for rel in files:
+        if jobs > 1 and time.monotonic() - start >= SERIAL_SECONDS:
+            break
+        results.append(place_file(job, check_one(job, rel), made))
+    rest = files[len(results) :]
     if not rest:
         return results
     size = max(1, min(256, len(rest) // (jobs * 8)))
@@ -216,11 +217,10 @@ def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")  # workers inherit the loaded modules: no re-import
-    made: Set[str] = set()
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
         # The workers check; this process links each finished chunk meanwhile: links into one folder
         # serialize in the kernel anyway, and here they overlap the checks instead of contending.
-        for part in pool.map(partial(check_files, job, place=False), chunks):
+        for part in pool.map(partial(check_files, job), chunks):
             results += [place_file(job, result, made) for result in part]
     return results
 
