@@ -9,8 +9,8 @@ The run's folder is ``CONN:PATH/<request-id>/``; the shards' files are under its
 plan lists the source once, gives each key a shard (``_partition.py``; N clamped to --cap), removes the run's
 ``_SUCCESS`` and the shards' old manifests and reports, uploads ``_shards/<i>/files.txt`` per shard (its keys,
 sorted, one a line, for ``rclone copy --files-from-raw``) then ``_shards/partition.json``, and writes the
-Tekton results ``shard-ids`` and ``shard-count`` into --results-dir. A rerun over the same keys keeps the
-stored partition; other keys fail unless --repartition.
+Tekton results ``shard-ids``, ``shard-count`` and ``request-id`` (the resolved id) into --results-dir.
+A rerun over the same keys keeps the stored partition; other keys fail unless --repartition.
 merge reads what ``sync_output.py --shard <i>`` wrote: outputs in the run's folder, rejected files in
 ``_rejected/<kind>/``, reports in ``_shards/<i>/_rejected/<kind>/``, last ``_shards/<i>/_manifest.json``. A
 missing manifest fails, naming the shards. It checks each shard's file count and that no two shards wrote one
@@ -99,7 +99,8 @@ def plan(args: argparse.Namespace) -> str:
         common.log(PROG, f"kept the stored partition ({shards} shards) of the same {len(keys)} objects")
     else:
         assignment = part.partition(keys, shards)
-    results = part.tekton_results(shards)
+    results = {**part.tekton_results(shards), "request-id": rid}  # every task of the run uses this id
+    part.check_results_size(results)
     rclone.run("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], ok_codes=NOT_FOUND)
     old_files = ["--include", "/*/_manifest.json", "--include", "/*/_rejected/**"]
     rclone.run("remove the shards' old manifests", ["delete", store, *old_files], ok_codes=NOT_FOUND)
@@ -308,7 +309,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--timeout", type=float, default=4 * 3600, help="time limit, s (default 4 h)")
     plan_cmd.add_argument("--source", required=True, help="CONN:PATH of the input objects")
     plan_cmd.add_argument("--cap", type=_count, help="the most shards of one run (N is clamped to it)")
-    plan_cmd.add_argument("--results-dir", help="folder for the Tekton results shard-ids and shard-count")
+    plan_cmd.add_argument("--results-dir", help="folder for the results shard-ids, shard-count, request-id")
     plan_cmd.add_argument("--repartition", action="store_true", help="partition again if the input changed")
     merge_cmd.add_argument("--max-rejected", type=int, help="run-wide: allow N rejected or missing")
     merge_cmd.add_argument("--max-rejected-fraction", type=_fraction, help="run-wide: allow this fraction")

@@ -9,9 +9,11 @@ output into the folder (``_rejected/``, ``_manifest.json`` and ``_SUCCESS`` are 
 rerun leaves every output exactly once; sync ``--rejected`` (subfolders ``input/`` and ``output/``, each with
 its ``_report.json``) to ``_rejected/``; write ``_manifest.json`` (no timestamps: a rerun gives the same
 bytes); write ``_SUCCESS`` last. Any failed upload exits 1 naming the step and rclone's error, and no
-``_SUCCESS`` is written. With ``--shard ID`` several pods share the folder: outputs are copied (not synced),
-rejected files go to ``_rejected/<shard>/``, and the markers are ``_manifest-<shard>.json`` and
-``_SUCCESS-<shard>``.
+``_SUCCESS`` is written. With ``--shard ID`` (an empty ID: not sharded) several pods share the folder and
+``shard.py merge`` finishes the run: the shard's old ``_shards/<ID>/_manifest.json`` is deleted; outputs are
+copied (not synced) into the folder; rejected files are copied to ``_rejected/``, their reports synced to
+``_shards/<ID>/_rejected/``; last ``_shards/<ID>/_manifest.json`` (with ``shard``). The run's ``_SUCCESS``
+and ``_manifest.json`` are never touched.
 """
 
 from __future__ import annotations
@@ -97,17 +99,16 @@ def upload(args: argparse.Namespace) -> str:
     if not os.path.isdir(args.output):
         raise common.Fail(f"output folder {args.output} does not exist")
     folder = args.dest.rstrip("/") + "/" + rid
-    suffix = f"-{args.shard}" if args.shard else ""
-    success, manifest_name = f"_SUCCESS{suffix}", f"_manifest{suffix}.json"
+    if args.shard:
+        return _upload_shard(args, rid, meta, folder)
+    success, manifest_name = "_SUCCESS", "_manifest.json"
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     rclone.run("remove the old success marker", ["deletefile", f"{folder}/{success}"], ok_codes=(0, 3, 4))
     scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
-    verb = "copy" if args.shard else "sync"
-    rclone.run("upload the output", [verb, args.output, folder, *scope])
+    rclone.run("upload the output", ["sync", args.output, folder, *scope])
     with tempfile.TemporaryDirectory() as tmp:
         rejected = args.rejected if os.path.isdir(args.rejected) else tmp
-        target = f"{folder}/_rejected" + (f"/{args.shard}" if args.shard else "")
-        rclone.run("upload the rejected files", ["sync", rejected, target])
+        rclone.run("upload the rejected files", ["sync", rejected, f"{folder}/_rejected"])
         doc = manifest(args, rid, meta)
         path = os.path.join(tmp, manifest_name)
         common.write_json(path, doc)
@@ -117,6 +118,31 @@ def upload(args: argparse.Namespace) -> str:
         rclone.run("write the success marker", ["copyto", marker, f"{folder}/{success}"])
     rejected_count = len(doc["rejected"]["input"]) + len(doc["rejected"]["output"])
     return f"{folder}: {len(doc['outputs'])} outputs, {rejected_count} rejected files, {success} written"
+
+
+def _upload_shard(args: argparse.Namespace, rid: str, meta: Dict[str, str], folder: str) -> str:
+    """One shard's share of the run; ``shard.py merge`` reads it and writes the run's markers."""
+    mine = f"{folder}/_shards/{args.shard}"
+    rclone = common.Rclone(args.rclone, args.config, args.timeout)
+    old = ["deletefile", f"{mine}/_manifest.json"]
+    rclone.run("remove the shard's old manifest", old, ok_codes=(0, 3, 4))
+    scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+    rclone.run("upload the output", ["copy", args.output, folder, *scope, "--exclude", "/_shards/**"])
+    with tempfile.TemporaryDirectory() as tmp:
+        rejected = args.rejected if os.path.isdir(args.rejected) else tmp
+        files = ["--exclude", f"/*/{REPORT}"]
+        rclone.run("upload the rejected files", ["copy", rejected, f"{folder}/_rejected", *files])
+        reports = ["--include", f"/*/{REPORT}"]
+        rclone.run("upload the reports", ["sync", rejected, f"{mine}/_rejected", *reports])
+        doc = manifest(args, rid, meta)
+        path = os.path.join(tmp, "_manifest.json")
+        common.write_json(path, doc)
+        rclone.run("upload the manifest", ["copyto", path, f"{mine}/_manifest.json"])
+    rejected_count = len(doc["rejected"]["input"]) + len(doc["rejected"]["output"])
+    return (
+        f"{folder}: shard {args.shard}: {len(doc['outputs'])} outputs, {rejected_count} rejected files, "
+        f"_shards/{args.shard}/_manifest.json written"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -134,7 +160,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     add("--service", help="InferenceService name, recorded in the manifest")
     add("--rclone", help="rclone binary (default: $ODAHU_RCLONE or rclone)")
     add("--config", help="rclone config (default: $RCLONE_CONFIG)")
-    add("--shard", help="shard id when several pods write one run")
+    add("--shard", default="", help="shard id when several pods write one run (empty: not sharded)")
     add("--timeout", type=float, default=4 * 3600, help="overall time limit, seconds (default 4 h)")
     args = parser.parse_args(argv)
     common.log(PROG, upload(args))

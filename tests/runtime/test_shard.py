@@ -1,13 +1,12 @@
 """shard.py plan and merge with real rclone on a local folder remote.
 
 A shard is run the way its Task runs it: sync-data's two rclone commands (``copyto`` of its ``files.txt``,
-``copy --files-from-raw``), validate.py on the input, a predictor, validate.py on the output, then the upload
-``sync_output.py --shard <i>`` must do (``upload`` below spells it out; the manifest is sync_output's own).
+``copy --files-from-raw``), validate.py on the input, a predictor, validate.py on the output, then
+``sync_output.py --shard <i>``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from compiler.runtime import sync_output
 from compiler.runtime._common import walk_files
 from compiler.runtime._partition import shard_of
 from tests.support.rclone import run_rclone
@@ -121,19 +119,13 @@ class Run:
         return work
 
     def upload(self, shard: int, work: Path) -> None:
-        """What ``sync_output.py --shard <i>`` must do; nothing outside its own _shards/<i>/ is synced."""
-        folder = f"data:out/{self.rid}"
-        mine = f"{folder}/_shards/{shard}"
-        run_rclone(["deletefile", f"{mine}/_manifest.json"], config=Path(self.remote["config"]), check=False)
-        scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
-        self.rclone("copy", work / "output", folder, *scope, "--exclude", "/_shards/**")
-        self.rclone("copy", work / "rejected", f"{folder}/_rejected", "--exclude", "/*/_report.json")
-        self.rclone("sync", work / "rejected", f"{mine}/_rejected", "--include", "/*/_report.json")
-        args = argparse.Namespace(output=str(work / "output"), inputs=str(work / "input"), shard=str(shard),
-                                  rejected=str(work / "rejected"), service="svc", image="img:1")  # fmt: skip
-        doc = sync_output.manifest(args, self.rid, {"name": "m", "version": "1"})
-        (work / "_manifest.json").write_text(json.dumps(doc, sort_keys=True))
-        self.rclone("copyto", work / "_manifest.json", f"{mine}/_manifest.json")
+        """sync_output.py --shard <i>, as the shard's sync-output step runs it."""
+        args = ["--output", str(work / "output"), "--rejected", str(work / "rejected"), "--inputs",
+                str(work / "input"), "--dest", "data:out", "--request-id", self.rid, "--shard", str(shard),
+                "--model-name", "m", "--model-version", "1", "--service", "svc", "--image", "img:1",
+                "--rclone", self.remote["rclone"], "--config", self.remote["config"]]  # fmt: skip
+        uploaded = run_program("sync_output", args)
+        assert uploaded.returncode == 0, uploaded.stderr
 
     def run_shards(self, shards: int, skip: tuple[int, ...] = ()) -> None:
         for shard in range(shards):
@@ -208,6 +200,7 @@ def test_every_input_reaches_exactly_one_shard(run: Run, shards: int) -> None:
     assert planned.returncode == 0, planned.stderr
     assert json.loads(run.result("shard-ids")) == [str(i) for i in range(shards)]
     assert run.result("shard-count") == str(shards)
+    assert run.result("request-id") == run.rid
     assert run.partition() == {
         "request_id": run.rid,
         "shards": shards,
@@ -289,9 +282,12 @@ def test_plan_starts_a_run_afresh(run: Run) -> None:
 def test_plan_takes_the_request_id_from_the_run_uid(run: Run) -> None:
     run.write_inputs(["a.json"])
     run.rid = ""
-    planned = run.shard("plan", "--source", "data:in", "--shards", "2", env={"ODAHU_RUN_UID": "uid-7"})
+    results = ["--results-dir", str(run.tmp / "results")]
+    env = {"ODAHU_RUN_UID": "uid-7"}
+    planned = run.shard("plan", "--source", "data:in", "--shards", "2", *results, env=env)
     assert planned.returncode == 0, planned.stderr
     assert (run.store / "out" / "uid-7" / "_shards" / "partition.json").exists()
+    assert run.result("request-id") == "uid-7"  # the id every task of the run goes on with
 
 
 def test_a_missing_source_fails_clearly(run: Run) -> None:

@@ -155,15 +155,33 @@ def test_request_id_falls_back_to_the_taskrun_uid(run_dirs: Path, local_remote: 
 
 
 def test_shards_share_a_folder(run_dirs: Path, local_remote: dict[str, str]) -> None:
+    dest = Path(local_remote["store"]) / "results" / "rid-7"
+    (dest / "_shards" / "0").mkdir(parents=True)
+    (dest / "_shards" / "0" / "files.txt").write_text("a.json\n")
+    (dest / "_SUCCESS").write_text("")  # an earlier run's: merge, not a shard, removes it
     assert _sync(run_dirs, local_remote, "--shard", "0").returncode == 0
     (run_dirs / "output" / "a.json").unlink()
     (run_dirs / "output" / "z.json").write_text("{}")
-    assert _sync(run_dirs, local_remote, "--shard", "1").returncode == 0
-    dest = Path(local_remote["store"]) / "results" / "rid-7"
+    result = _sync(run_dirs, local_remote, "--shard", "1")
+    assert result.returncode == 0, result.stderr
+    assert "shard 1: 2 outputs, 2 rejected files, _shards/1/_manifest.json written" in result.stdout
     assert (dest / "a.json").exists(), "a shard never deletes another shard's outputs"
     assert (dest / "z.json").exists()
+    assert (dest / "_shards" / "0" / "files.txt").read_text() == "a.json\n"
     for shard in ("0", "1"):
-        assert (dest / f"_SUCCESS-{shard}").exists()
-        assert json.loads((dest / f"_manifest-{shard}.json").read_text())["shard"] == shard
-        assert (dest / "_rejected" / shard / "input" / "bad.json").exists()
-    assert not (dest / "_SUCCESS").exists()
+        assert json.loads((dest / "_shards" / shard / "_manifest.json").read_text())["shard"] == shard
+        assert (dest / "_shards" / shard / "_rejected" / "input" / "_report.json").exists()
+    assert (dest / "_rejected" / "input" / "bad.json").exists()
+    assert not (dest / "_rejected" / "input" / "_report.json").exists()
+    assert not (dest / "_manifest.json").exists()
+    assert (dest / "_SUCCESS").exists()
+    assert not list(dest.glob("_SUCCESS-*"))
+    assert not list(dest.glob("_manifest-*"))
+
+
+def test_an_empty_shard_id_is_a_single_run(run_dirs: Path, local_remote: dict[str, str]) -> None:
+    result = _sync(run_dirs, local_remote, "--shard", "")
+    assert result.returncode == 0, result.stderr
+    dest = Path(local_remote["store"]) / "results" / "rid-7"
+    assert (dest / "_SUCCESS").exists()
+    assert "shard" not in json.loads((dest / "_manifest.json").read_text())
