@@ -138,10 +138,15 @@ def _read_reply(conn: socket.socket) -> Any:
             continue
 
 
+def json_line(tag: str, now: int, record: Record) -> str:
+    """One record as the HTTP and rclone sinks write it."""
+    return json.dumps({"tag": tag, "time": now, "record": record}, ensure_ascii=False)
+
+
 def http_sender(url: str, tag: str) -> Callable[[List[Record], float], None]:
     def send(batch: List[Record], timeout: float) -> None:
         now = int(time.time())
-        lines = [json.dumps({"tag": tag, "time": now, "record": r}, ensure_ascii=False) for r in batch]
+        lines = [json_line(tag, now, record) for record in batch]
         body = ("\n".join(lines) + "\n").encode("utf-8")
         request = urllib.request.Request(url, data=body, method="POST")
         request.add_header("Content-Type", "application/x-ndjson")
@@ -172,9 +177,7 @@ def rclone_upload(
         with open(path, "w", encoding="utf-8") as fh:
             for batch in items:
                 for record in batch:
-                    fh.write(
-                        json.dumps({"tag": tag, "time": now, "record": record}, ensure_ascii=False) + "\n"
-                    )
+                    fh.write(json_line(tag, now, record) + "\n")
                     count += 1
         rclone = common.Rclone(args.rclone, args.config, args.timeout)
         rclone.run(f"upload to {target}", ["copyto", path, target.rstrip("/") + "/" + name])
