@@ -58,9 +58,10 @@ def cel_string(text: str) -> str:
 
 
 def _plain(expr: str, pattern: str = VALUE_PATTERN) -> str:
+    """A string that is empty (the default: the run's uid, the bucket's root) or conservative."""
     return (
-        f"type({expr}) == string && size({expr}) <= {VALUE_MAX} && {expr}.matches({cel_string(pattern)})"
-        f" && !{expr}.matches({cel_string(PARENT_PATTERN)})"
+        f"type({expr}) == string && ({expr} == '' || size({expr}) <= {VALUE_MAX}"
+        f" && {expr}.matches({cel_string(pattern)}) && !{expr}.matches({cel_string(PARENT_PATTERN)}))"
     )
 
 

@@ -375,3 +375,45 @@ def test_a_job_outside_its_services_namespace_is_an_error() -> None:
     assert diag.code == "E407"
     assert "team-c" in diag.message
     assert diag.location.line > 1
+
+
+WEBHOOK_BODIES = [
+    ({"inferenceServiceId": "multiplier"}, ("", "data", "batch/input", "data", "batch/output")),
+    (
+        {"inferenceServiceId": "multiplier", "requestId": "r-1", "dataSource": {"connection": "blobs"}},
+        ("r-1", "blobs", "batch", "data", "batch/output"),
+    ),
+    (
+        {
+            "inferenceServiceId": "multiplier",
+            "dataSource": {"path": "x/y"},
+            "outputDestination": {"path": ""},
+        },
+        ("", "data", "x/y", "data", ""),
+    ),
+    ({"inferenceServiceId": "other"}, None),
+    ({"inferenceServiceId": "multiplier", "dataSource": {"connection": "elsewhere"}}, None),
+    ({"inferenceServiceId": "multiplier", "dataSource": {"path": "a/../b"}}, None),
+    ({"inferenceServiceId": "multiplier", "requestId": 'x"; rm -rf'}, None),
+    ({"inferenceServiceId": "multiplier", "requestId": 5}, None),
+    ({"inferenceServiceId": "multiplier", "resources": {}}, None),
+    ({"inferenceServiceId": "multiplier", "nodeSelector": {"a": "b"}}, None),
+    ({"inferenceServiceId": "multiplier", "dataSource": "data"}, None),
+    ({"inferenceServiceId": "multiplier", "dataSource": {"connection": "data", "bucket": "x"}}, None),
+]
+
+
+@pytest.mark.parametrize(("spec", "expected"), WEBHOOK_BODIES)
+def test_the_webhook_filter_and_defaults(planned: Plan, spec: dict[str, object], expected: object) -> None:
+    celpy = pytest.importorskip("celpy")  # a CEL interpreter, to run what the cel interceptor runs
+    cel = planned.triggers[0].interceptors[-1]
+    assert cel.filter is not None
+    env = celpy.Environment()
+    activation = {"body": celpy.json_to_cel({"spec": spec})}
+    accepted = env.program(env.compile(cel.filter)).evaluate(activation)
+    if expected is None:
+        assert not accepted
+        return
+    assert accepted
+    values = tuple(str(env.program(env.compile(e)).evaluate(activation)) for _, e in cel.overlays)
+    assert values == expected
