@@ -49,6 +49,7 @@ TRIGGER_BINDING = f"{PRODUCT}-job"
 TRIGGER_ROLE = f"{PRODUCT}-triggers"
 EVENTLISTENER_CLUSTERROLE = f"{PRODUCT}-eventlistener"
 RUNTIME_CONFIGMAP_PREFIX = f"{PRODUCT}-runtime"
+SHARDED_SUFFIX = "-sharded"
 
 
 def task_name(service: str) -> str:
@@ -70,6 +71,16 @@ def trigger_run_prefix(service: str) -> str:
 
 def taskrun_name(job: str, digest: str) -> str:
     """The committed run of ``job``: a new name whenever the job's effective content changes."""
+    return _with_suffix(job, digest, TASKRUN_MAX)
+
+
+def pipeline_name(service: str) -> str:
+    """The sharded run of ``service`` (services are at most 53 characters: this stays within 63)."""
+    return f"{service}{SHARDED_SUFFIX}"
+
+
+def pipelinerun_name(job: str, digest: str) -> str:
+    """The committed sharded run of ``job``; Tekton names its TaskRuns ``<run>-<task>[-<i>]``."""
     return _with_suffix(job, digest, TASKRUN_MAX)
 
 
@@ -119,6 +130,20 @@ RUN_PARAMS = (
     PARAM_OUTPUT_CONNECTION,
     PARAM_OUTPUT_PATH,
 )
+
+# Sharded runs (a Pipeline): the Task's shard param, the Pipeline's own params, tasks and results.
+PARAM_SHARD_INDEX = "shard-index"
+PARAM_SHARD_COUNT = "shard-count"
+PARAM_RUN_UID = "run-uid"
+PIPELINE_TASK_PLAN = "plan"
+PIPELINE_TASK_SHARD = "shard"
+PIPELINE_TASK_MERGE = "merge"
+STEP_FETCH_RCLONE = "fetch-rclone"
+STEP_PLAN = "plan"
+STEP_MERGE = "merge"
+RESULT_SHARD_IDS = "shard-ids"
+RESULT_SHARD_COUNT = "shard-count"
+RESULT_REQUEST_ID = "request-id"
 
 RESULT_INPUT_SUMMARY = "input-summary"
 RESULT_OUTPUT_SUMMARY = "output-summary"
@@ -184,6 +209,11 @@ OVERLAY_KEYS: dict[str, str] = {param: param.replace("-", "_") for param in RUN_
 def overlay_key(param: str) -> str:
     """The CEL overlay key that carries ``param``; bindings read it as ``$(extensions.<key>)``."""
     return f"{OVERLAY_PREFIX}.{OVERLAY_KEYS[param]}"
+
+
+def shard_count_overlay_key() -> str:
+    """The CEL overlay key of a sharded service's shard count (its Trigger binds it itself)."""
+    return f"{OVERLAY_PREFIX}.{PARAM_SHARD_COUNT.replace('-', '_')}"
 
 
 # --- the output tree ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 
 from compiler import naming as n
+from compiler import plan_pipeline as sharding
 from compiler.diagnostics import CompileError, Diagnostic, Location, sort_diagnostics
 from compiler.plan_connections import Connections
 from compiler.plan_model import (
@@ -23,6 +24,8 @@ from compiler.plan_model import (
     RunPlan,
     RunSpec,
     RuntimeConfigMap,
+    ShardedJobRun,
+    ShardedRunPlan,
     Toleration,
     TriggerParamRef,
     Value,
@@ -64,6 +67,7 @@ RESULTS = (
     Result(n.RESULT_OUTPUT_SUMMARY, "Counts of accepted and rejected output files (JSON)."),
 )
 VOLUME_ORDER = tuple(n.MOUNT_PATHS)
+SHARD_INDEX_DOC = "The shard this run processes (set by the sharded run's matrix); empty: the whole input."
 
 
 def _labels(*pairs: tuple[str, str]) -> tuple[tuple[str, str], ...]:
@@ -94,6 +98,7 @@ class _Planner:
             Toleration(t.key, t.operator, t.value, t.effect, t.tolerationSeconds)
             for t in self.settings.tolerations
         )
+        self.sharded = sharding.sharded_services(project)
         self.runs = {s.name: self.run_plan(s) for s in project.services}
 
     def defaults(self, service: Service) -> dict[str, tuple[str, str] | None]:
@@ -116,7 +121,11 @@ class _Planner:
         return tuple(Param(name, PARAM_DOCS[name], values[name]) for name in n.RUN_PARAMS)
 
     def run_plan(self, service: Service) -> RunPlan:
-        steps = service_steps(self.settings, self.connections, service)
+        sharded = service.name in self.sharded
+        steps = service_steps(self.settings, self.connections, service, sharded)
+        params = self.task_params(service)
+        if sharded:
+            params += (Param(n.PARAM_SHARD_INDEX, SHARD_INDEX_DOC, ""),)
         used = {m.volume for step in steps for m in step.mounts}
         volumes = tuple(
             Volume(v, config_map=self.runtime_configmap if v == n.VOLUME_RUNTIME else None)
@@ -132,7 +141,7 @@ class _Planner:
             ),
             service=service.name,
             description=f"Batch inference with InferenceService {service.name} ({service.spec.image}).",
-            params=self.task_params(service),
+            params=params,
             results=RESULTS,
             volumes=volumes,
             steps=steps,
@@ -206,6 +215,28 @@ class _Planner:
             Meta(name, job.namespace, labels, COMMITTED_RUN), job.name, service.name, run, job.source
         )
 
+    def sharded_run(self, service: Service) -> ShardedRunPlan:
+        meta = Meta(
+            n.pipeline_name(service.name),
+            service.namespace,
+            _labels((n.LABEL_SERVICE, service.name)),
+            LARGE_DEFINITION,
+        )
+        return sharding.sharded_run(
+            self.settings, self.connections, service, self.task_params(service), meta, self.runtime_configmap
+        )
+
+    def sharded_job_run(self, job: Job) -> ShardedJobRun:
+        """A job of N > 1 shards: a PipelineRun of its service's Pipeline, named as a TaskRun would be."""
+        single = self.job_run(job)
+        effective = job.effective
+        run = replace(
+            single.run,
+            definition=n.pipeline_name(job.service),
+            params=(*single.run.params, (n.PARAM_SHARD_COUNT, str(effective.parallelism))),
+        )
+        return ShardedJobRun(single.meta, job.name, job.service, run, n.PIPELINE_TASK_SHARD, job.source)
+
     def webhook_trigger(self, service: Service) -> WebhookTrigger:
         webhook = service.spec.triggers.webhook
         hmac = (webhook.hmac.secretName, webhook.hmac.secretKey) if webhook.hmac else None
@@ -251,6 +282,24 @@ class _Planner:
             source=service.source,
         )
 
+    def sharded_webhook_trigger(self, service: Service) -> WebhookTrigger:
+        """A service of parallelism > 1: its webhook creates a PipelineRun; ``spec.parallelism`` may
+        override the shard count."""
+        trigger = self.webhook_trigger(service)
+        default = str(service.spec.parallelism)
+        return replace(
+            trigger,
+            params=(*trigger.params, Param(n.PARAM_SHARD_COUNT, sharding.SHARD_COUNT_DOC, default)),
+            interceptors=sharding.sharded_interceptors(trigger.interceptors, service.spec.parallelism),
+            run=replace(
+                trigger.run,
+                definition=n.pipeline_name(service.name),
+                params=(*trigger.run.params, (n.PARAM_SHARD_COUNT, TriggerParamRef(n.PARAM_SHARD_COUNT))),
+            ),
+            run_kind="PipelineRun",
+            extra_bindings=((n.PARAM_SHARD_COUNT, n.shard_count_overlay_key()),),
+        )
+
     def webhooks(self, namespace: str, source: Source) -> Webhooks:
         sa = self.settings.triggerServiceAccount
         labels = _labels()
@@ -262,7 +311,9 @@ class _Planner:
             binding_params=binding_params(),
             label_selector=((n.LABEL_WEBHOOK, "true"),),
             role=Meta(n.TRIGGER_ROLE, namespace, labels),
-            rules=LISTENER_RULES,
+            rules=sharding.with_pipelineruns(LISTENER_RULES)
+            if any(s.spec.parallelism > 1 for s in self.project.services if s.namespace == namespace)
+            else LISTENER_RULES,
             role_binding=RoleBinding(
                 Meta(n.TRIGGER_ROLE, namespace, labels), "Role", n.TRIGGER_ROLE, sa, namespace
             ),
@@ -325,9 +376,14 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     return Plan(
         runtime=runtime,
         runs=tuple(planner.runs.values()),
-        jobs=tuple(planner.job_run(j) for j in project.jobs),
-        triggers=tuple(planner.webhook_trigger(s) for s in with_webhook),
+        jobs=tuple(planner.job_run(j) for j in project.jobs if j.effective.parallelism == 1),
+        triggers=tuple(
+            planner.sharded_webhook_trigger(s) if s.spec.parallelism > 1 else planner.webhook_trigger(s)
+            for s in with_webhook
+        ),
         webhooks=tuple(planner.webhooks(ns, s.source) for ns, s in _first_by_namespace(with_webhook).items()),
         cluster_roles=cluster_roles,
+        sharded_runs=tuple(planner.sharded_run(s) for s in project.services if s.name in planner.sharded),
+        sharded_jobs=tuple(planner.sharded_job_run(j) for j in project.jobs if j.effective.parallelism > 1),
         diagnostics=tuple(sort_diagnostics(diags)),
     )

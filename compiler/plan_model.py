@@ -43,13 +43,29 @@ class TriggerParamRef:
 
 
 @dataclass(frozen=True)
+class PipelineRunUidRef:
+    """The unique id of a whole sharded run (Tekton: the PipelineRun's uid)."""
+
+
+@dataclass(frozen=True)
+class TaskResultRef:
+    """A result of an earlier task of a sharded run; ``whole``: every item of an array result."""
+
+    task: str
+    result: str
+    whole: bool = False
+
+
+@dataclass(frozen=True)
 class Join:
     """Literal text and references written one after another, e.g. ``<connection>:<path>``."""
 
     parts: tuple[str | ParamRef | TriggerParamRef, ...]
 
 
-Value = str | ParamRef | RunUidRef | ResultPathRef | TriggerParamRef | Join
+Value = (
+    str | ParamRef | RunUidRef | ResultPathRef | TriggerParamRef | Join | PipelineRunUidRef | TaskResultRef
+)
 
 
 @dataclass(frozen=True)
@@ -210,6 +226,8 @@ class WebhookTrigger:
     run_meta: Meta  # the created run's metadata; ``name`` is a generateName prefix
     run: RunSpec
     source: Source
+    run_kind: Literal["TaskRun", "PipelineRun"] = "TaskRun"  # PipelineRun: a sharded service
+    extra_bindings: tuple[tuple[str, str], ...] = ()  # (param, overlay key) bound by this trigger alone
 
 
 @dataclass(frozen=True)
@@ -253,6 +271,47 @@ class ClusterRole:
 
 
 @dataclass(frozen=True)
+class PipelineTask:
+    """One task of a sharded run: an inline task (``steps``) or the service's run (``definition``),
+    fanned out over ``matrix`` = (param, array value) when set."""
+
+    name: str
+    params: tuple[tuple[str, Value], ...]
+    run_after: tuple[str, ...] = ()
+    definition: str | None = None
+    matrix: tuple[str, Value] | None = None
+    retries: int = 0
+    declared: tuple[Param, ...] = ()
+    results: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    volumes: tuple[Volume, ...] = ()
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShardedRunPlan:
+    """A service's sharded run (Tekton: a Pipeline): plan the shards, run them, merge them."""
+
+    meta: Meta
+    service: str
+    description: str
+    params: tuple[Param, ...]
+    tasks: tuple[PipelineTask, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class ShardedJobRun:
+    """A committed InferenceJob with more than one shard (Tekton: a PipelineRun)."""
+
+    meta: Meta
+    job: str
+    service: str
+    run: RunSpec  # ``definition``: the sharded run plan's name
+    shard_task: str
+    source: Source
+
+
+@dataclass(frozen=True)
 class Plan:
     runtime: tuple[RuntimeConfigMap, ...] = ()
     runs: tuple[RunPlan, ...] = ()
@@ -260,4 +319,6 @@ class Plan:
     triggers: tuple[WebhookTrigger, ...] = ()
     webhooks: tuple[Webhooks, ...] = ()
     cluster_roles: tuple[ClusterRole, ...] = ()
+    sharded_runs: tuple[ShardedRunPlan, ...] = ()
+    sharded_jobs: tuple[ShardedJobRun, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings only: errors stop the plan

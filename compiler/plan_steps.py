@@ -49,6 +49,33 @@ exec rclone sync "$ODAHU_SOURCE_CONNECTION:$ODAHU_SOURCE_PATH" "$ODAHU_DEST" \\
   --stats-one-line --stats 10s -v
 """
 
+# A shard's Task (a sharded service's) reads only its shard's objects: the list shard.py plan wrote.
+SHARDED_SYNC_DATA_SCRIPT = """\
+set -eu
+case "$ODAHU_SOURCE_CONNECTION" in
+  ''|*[!a-z0-9-]*) echo "sync-data: invalid connection name: $ODAHU_SOURCE_CONNECTION" >&2; exit 2 ;;
+esac
+mkdir -p "$ODAHU_BIN_DIR"
+cp "$(command -v rclone)" "$ODAHU_BIN_DIR/rclone"
+if [ -z "$ODAHU_SHARD" ]; then
+  exec rclone sync "$ODAHU_SOURCE_CONNECTION:$ODAHU_SOURCE_PATH" "$ODAHU_DEST" \\
+    --config "$RCLONE_CONFIG" --retries 3 --low-level-retries 5 --contimeout 10s --timeout 60s \\
+    --stats-one-line --stats 10s -v
+fi
+case "$ODAHU_SHARD" in
+  *[!0-9]*) echo "sync-data: invalid shard index: $ODAHU_SHARD" >&2; exit 2 ;;
+esac
+case "$ODAHU_SHARD_REQUEST_ID" in
+  ''|*/*|.|..) echo "sync-data: a shard needs a plain request id: $ODAHU_SHARD_REQUEST_ID" >&2; exit 2 ;;
+esac
+rclone copyto "${ODAHU_SHARD_DEST%/}/$ODAHU_SHARD_REQUEST_ID/_shards/$ODAHU_SHARD/files.txt" "$ODAHU_FILES" \\
+  --config "$RCLONE_CONFIG" --retries 3 --low-level-retries 5 --contimeout 10s --timeout 60s
+exec rclone copy --files-from-raw "$ODAHU_FILES" "$ODAHU_SOURCE_CONNECTION:$ODAHU_SOURCE_PATH" \\
+  "$ODAHU_DEST" --config "$RCLONE_CONFIG" --retries 3 --low-level-retries 5 --contimeout 10s --timeout 60s \\
+  --stats-one-line --stats 10s -v
+"""
+SHARD_FILES = f"{CONFIG}/files.txt"
+
 
 def _mount(volume: str, *, ro: bool) -> Mount:
     return Mount(volume, n.MOUNT_PATHS[volume], ro)
@@ -91,7 +118,10 @@ def user_resources(resources: ResourceRequirements | None, gpu_name: str) -> Res
 class _Steps:
     """Builds the step list of one service; one method per step keeps each recipe readable."""
 
-    def __init__(self, settings: BatchSettingsSpec, connections: Connections, service: Service) -> None:
+    def __init__(
+        self, settings: BatchSettingsSpec, connections: Connections, service: Service, sharded: bool = False
+    ) -> None:
+        self.sharded = sharded  # a shard of a Pipeline may run it: the shard-index param is honoured
         self.connections = connections
         self.service = service
         self.settings = settings
@@ -130,6 +160,10 @@ class _Steps:
     def request_id(self) -> tuple[Value, ...]:
         return ("--request-id", ParamRef(n.PARAM_REQUEST_ID))
 
+    def shard(self) -> tuple[Value, ...]:
+        """``--shard <index>`` in a sharded service's Task; an empty index is a single run."""
+        return ("--shard", ParamRef(n.PARAM_SHARD_INDEX)) if self.sharded else ()
+
     def run_uid_env(self) -> tuple[EnvVar, ...]:
         # The programs fall back to the run's uid when the request id is empty (webhook runs).
         return (EnvVar("ODAHU_RUN_UID", RunUidRef()),)
@@ -144,19 +178,27 @@ class _Steps:
         )
 
     def sync_data(self) -> Step:
-        env = (
+        env: tuple[EnvVar, ...] = (
             EnvVar("ODAHU_SOURCE_CONNECTION", ParamRef(n.PARAM_DATA_CONNECTION)),
             EnvVar("ODAHU_SOURCE_PATH", ParamRef(n.PARAM_DATA_PATH)),
             EnvVar("ODAHU_DEST", _path(n.VOLUME_RAW_INPUT)),
             EnvVar("ODAHU_BIN_DIR", RCLONE_BIN_DIR),
             EnvVar("RCLONE_CONFIG", RCLONE_CONF),
         )
+        if self.sharded:
+            destination = Join((ParamRef(n.PARAM_OUTPUT_CONNECTION), ":", ParamRef(n.PARAM_OUTPUT_PATH)))
+            env += (
+                EnvVar("ODAHU_SHARD", ParamRef(n.PARAM_SHARD_INDEX)),
+                EnvVar("ODAHU_SHARD_DEST", destination),
+                EnvVar("ODAHU_SHARD_REQUEST_ID", ParamRef(n.PARAM_REQUEST_ID)),
+                EnvVar("ODAHU_FILES", SHARD_FILES),
+            )
         return Step(
             name=n.STEP_SYNC_DATA,
             role="helper",
             image=self.settings.images.rclone,
             command=("sh", "-c"),
-            args=(SYNC_DATA_SCRIPT, n.STEP_SYNC_DATA),
+            args=(SHARDED_SYNC_DATA_SCRIPT if self.sharded else SYNC_DATA_SCRIPT, n.STEP_SYNC_DATA),
             env=self.base_env + env,
             mounts=(_mount(n.VOLUME_CONFIG, ro=False), _mount(n.VOLUME_RAW_INPUT, ro=False)),
             resources=self.resources,
@@ -222,6 +264,7 @@ class _Steps:
             "--on-unreachable", feedback.onUnreachable,
             "--timeout", str(parse_duration(feedback.timeout) // 1_000_000_000),
             *self.request_id(),
+            *self.shard(),
             *self.model_args(),
         )  # fmt: skip
         mounts = [_mount(folder, ro=True)]
@@ -296,6 +339,7 @@ class _Steps:
                 "--service", self.service.name,
                 "--rclone", RCLONE_BIN,
                 "--config", RCLONE_CONF,
+                *self.shard(),
             ),
             (
                 _mount(n.VOLUME_OUTPUT, ro=True),
@@ -330,6 +374,6 @@ def model_location(connections: Connections, service: Service) -> tuple[str, str
 
 
 def service_steps(
-    settings: BatchSettingsSpec, connections: Connections, service: Service
+    settings: BatchSettingsSpec, connections: Connections, service: Service, sharded: bool = False
 ) -> tuple[Step, ...]:
-    return _Steps(settings, connections, service).all()
+    return _Steps(settings, connections, service, sharded).all()

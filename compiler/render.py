@@ -22,9 +22,11 @@ from compiler.diagnostics import CompileError, Diagnostic, Location
 from compiler.plan_model import (
     Join,
     ParamRef,
+    PipelineRunUidRef,
     Plan,
     ResultPathRef,
     RunUidRef,
+    TaskResultRef,
     TriggerParamRef,
 )
 from compiler.render_scalar import scalar
@@ -65,6 +67,10 @@ def tekton_ref(value: object) -> object:
             return f"$(results.{name}.path)"
         case RunUidRef():
             return "$(context.taskRun.uid)"
+        case PipelineRunUidRef():
+            return "$(context.pipelineRun.uid)"
+        case TaskResultRef(task, result, whole):
+            return f"$(tasks.{task}.results.{result}{'[*]' if whole else ''})"
         case Join(parts):
             return "".join(str(tekton_ref(p)) for p in parts)
     return value
@@ -134,6 +140,11 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
         yield "task", "Task", run.meta.name, run.meta.namespace, run.source, {"task": run}
     for job in plan.jobs:
         yield "taskrun", "TaskRun", job.meta.name, job.meta.namespace, job.source, {"job": job}
+    for p in plan.sharded_runs:
+        yield "pipeline", "Pipeline", p.meta.name, p.meta.namespace, p.source, {"pipeline": p}
+    for sharded in plan.sharded_jobs:
+        meta = sharded.meta
+        yield "pipelinerun", "PipelineRun", meta.name, meta.namespace, sharded.source, {"job": sharded}
     for t in plan.triggers:
         yield "trigger", "Trigger", t.trigger.name, t.trigger.namespace, t.source, {"t": t}
         yield "triggertemplate", "TriggerTemplate", t.template.name, t.template.namespace, t.source, {"t": t}
