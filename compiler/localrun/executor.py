@@ -203,6 +203,10 @@ class Executor:
             except KeyboardInterrupt:
                 self._stop(proc, launch)
                 raise Interrupted from None
+            except BaseException:
+                # Whatever stops the runner (a closed stdout, a bug) must not leave the step running.
+                self._stop(proc, launch)
+                raise
 
     def _stop(self, proc: subprocess.Popen[bytes], launch: Launch) -> None:
         """SIGTERM to the step's process group, SIGKILL after the grace period."""

@@ -6,11 +6,15 @@ or bind stops the job before its first step); fill the volumes; run the steps; p
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 from compiler.localrun.documents import Doc, RunDocuments, select
@@ -66,7 +70,7 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
     selected = select(docs, options.taskrun)
     rundir = RunDir((options.workdir / selected.name).absolute())
     progress = Progress(out, tty=options.tty)
-    with rundir.locked():
+    with rundir.locked(), _signals_interrupt():
         rundir.reset()
         executor, masker = _setup(selected, rundir, options, progress)
         outcome = executor.run()
@@ -74,6 +78,25 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
     if outcome.succeeded and not options.keep:
         rundir.free_volumes()
     return RunReport(outcome, rundir.root)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does: the running step's processes are stopped too
+    (they live in their own process group, which a signal to odahu-batch alone would not reach)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _setup(

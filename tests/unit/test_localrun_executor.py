@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -196,8 +199,6 @@ def test_host_environment_does_not_leak_into_steps(tmp_path: Path) -> None:
 
 
 def test_helper_python_is_this_python(tmp_path: Path) -> None:
-    import sys
-
     steps = [
         step("cmd", command=["python3", "-c", "import sys; print(sys.executable)"]),
         step("abs", command=["/nonexistent/bin/python3", "-c", "print('abs ok')"]),
@@ -279,3 +280,37 @@ def test_ctrl_c_stops_the_step_and_exits_130(tmp_path: Path, monkeypatch: pytest
     while _alive(int(pid_file.read_text())) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(int(pid_file.read_text()))
+
+
+SIGTERM_RUN = """
+import sys
+from pathlib import Path
+from tests.unit.test_localrun_support import documents, run, step
+tmp = Path(sys.argv[1])
+steps = [step("slow", command=["sh", "-c", f"sleep 60 & echo $! > {tmp}/child.pid; wait"])]
+report, out = run(documents(tmp, tmp, steps=steps), tmp)
+print(out)
+sys.exit(report.exit_code)
+"""
+
+
+def test_sigterm_stops_the_step_too(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_RUN, str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    pid_file = tmp_path / "child.pid"
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_file.exists(), "the step did not start"
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out
+    assert "interrupted" in out
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
