@@ -210,7 +210,7 @@ class ConnectionReference(_Spec):
     connection: NonEmpty
     """The Connection's name."""
     path: str | None = None
-    """A path inside the connection's URI, which it extends."""
+    """A path inside the connection's bucket or container; it replaces the connection's own path (ODAHU's rule)."""
 
 
 class ModelMeta(_Spec):
