@@ -16,6 +16,7 @@ from compiler.localrun import LocalRunError, RunOptions, run_documents
 from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job, write_job
 from compiler.localrun.launch import ENGINES
 from compiler.localrun.paths import Bind
+from compiler.localrun.pipeline import pipelinerun_of_job, run_pipelinerun
 from compiler.localrun.secrets import SecretStore
 from compiler.pipeline import generate_documents
 
@@ -99,15 +100,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"odahu-batch run: {errors} error{'s' if errors != 1 else ''} in the specs", file=sys.stderr)
         return 1
     docs = result.generated.objects
+    sharded = pipelinerun_of_job(docs, job)
     options = RunOptions(
         workdir=args.workdir,
-        taskrun=taskrun_of_job(docs, job),
+        taskrun=sharded or taskrun_of_job(docs, job),
         binds=binds,
         secrets=secrets,
         user_runtime=args.user_runtime,
         keep=args.keep,
         verbose=args.verbose,
     )
+    if sharded is not None:  # a job of more than one shard: its PipelineRun
+        return run_pipelinerun(docs, sharded, options, sys.stdout).exit_code
     report = run_documents(docs, options, sys.stdout)
     return report.exit_code
 

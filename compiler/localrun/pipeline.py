@@ -1,0 +1,415 @@
+"""Run one PipelineRun of compiled documents on this machine: a sharded job.
+
+The Pipeline's tasks run in their listed order (the compiler lists them after what they depend on;
+``runAfter`` is checked, not scheduled). Each task is a TaskRun run by the ordinary local runner, in its
+own run directory ``<workdir>/<pipelinerun>/<pipelinerun>-<task>[-<i>]/`` (Tekton's child names). A task
+with a ``matrix`` fans out into one TaskRun per combination, all at once, as parallel local processes;
+``retries`` reruns a failed TaskRun on its own (a fresh run directory, ``context.task.retry-count`` + 1).
+Params are substituted as Tekton does: ``$(params.x)``, ``$(context.pipelineRun.*)``, and the results of
+earlier tasks ``$(tasks.<t>.results.<r>)`` (an array result as a matrix value with ``[*]``). The first
+failed task fails the run; the tasks after it do not run. Exit 0 only when every TaskRun succeeded.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from compiler.diagnostics import did_you_mean
+from compiler.localrun.documents import Doc, RunDocuments
+from compiler.localrun.errors import LocalRunError
+from compiler.localrun.executor import Outcome, log_tail
+from compiler.localrun.prepare import DEFAULT_TIMEOUT, seconds
+from compiler.localrun.progress import Progress
+from compiler.localrun.progress import format_duration as short_duration
+from compiler.localrun.rundir import RunDir
+from compiler.localrun.runner import RunOptions, _setup, failure_headline
+from compiler.localrun.tekton import ParamValue, param_values, substitute
+from compiler.naming import LABEL_JOB
+from compiler.units import format_duration
+
+MARKER = ".odahu-pipelinerun"
+
+
+@dataclass
+class TaskRunRecord:
+    """One TaskRun of the PipelineRun: the summary's row."""
+
+    name: str
+    task: str
+    status: str = "pending"
+    attempts: int = 0
+    duration: float | None = None
+    message: str = ""
+    results: dict[str, str] = field(default_factory=dict)
+    rundir: Path | None = None
+
+
+@dataclass(frozen=True)
+class PipelineReport:
+    records: list[TaskRunRecord]
+    root: Path
+    interrupted: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return (
+            not self.interrupted and all(r.status == "succeeded" for r in self.records) and bool(self.records)
+        )
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if self.succeeded else 1
+
+
+def _name(doc: Doc) -> str:
+    return str((doc.get("metadata") or {}).get("name", ""))
+
+
+def pipelinerun_of_job(docs: Iterable[Doc], job: str) -> str | None:
+    """The PipelineRun compiled for ``job`` (a job of more than one shard), or None."""
+    for run in docs:
+        if run.get("kind") != "PipelineRun":
+            continue
+        meta = run.get("metadata") or {}
+        if (meta.get("labels") or {}).get(LABEL_JOB) == job or meta.get("name") == job:
+            return str(meta["name"])
+    return None
+
+
+class _Lines(io.TextIOBase):
+    """A text stream that prefixes each complete line and writes it to ``out`` under a lock."""
+
+    def __init__(self, out: TextIO, prefix: str, lock: threading.Lock) -> None:
+        self.out, self.prefix, self.lock, self.buffer = out, prefix, lock, ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        *lines, self.buffer = self.buffer.split("\n")
+        if lines:
+            with self.lock:
+                for line in lines:
+                    self.out.write(f"{self.prefix}{line.rpartition(chr(13))[2]}\n")
+                self.out.flush()
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+
+class PipelineRunner:
+    def __init__(self, docs: Sequence[Doc], name: str, options: RunOptions, out: TextIO) -> None:
+        self.docs = docs
+        self.options = options
+        self.out = out
+        self.lock = threading.Lock()
+        runs = [d for d in docs if d.get("kind") == "PipelineRun"]
+        found = [r for r in runs if _name(r) == name]
+        if not found:
+            hint = did_you_mean(name, [_name(r) for r in runs])
+            raise LocalRunError(f"no PipelineRun named {name!r}" + (f"; {hint}" if hint else ""))
+        self.run = found[0]
+        spec: Mapping[str, Any] = self.run.get("spec") or {}
+        self.spec = spec
+        ref = (spec.get("pipelineRef") or {}).get("name")
+        pipelines = [d for d in docs if d.get("kind") == "Pipeline" and _name(d) == ref]
+        if spec.get("pipelineSpec") is not None:
+            self.pipeline: Mapping[str, Any] = spec["pipelineSpec"]
+        elif pipelines:
+            self.pipeline = pipelines[0].get("spec") or {}
+        else:
+            raise LocalRunError(f"PipelineRun {name} references Pipeline {ref!r}, which was not compiled")
+        if self.pipeline.get("finally"):
+            raise LocalRunError(f"Pipeline {ref}: finally tasks are not supported by the local runner")
+        self.name = name
+        self.namespace = str((self.run.get("metadata") or {}).get("namespace") or "default")
+        self.uid = options.uid or str(uuid.uuid4())
+        self.tasks = {_name(t): t for t in self.docs if t.get("kind") == "Task"}
+        self.configmaps = {_name(c): c for c in self.docs if c.get("kind") == "ConfigMap"}
+        params = param_values(self.pipeline, spec)
+        self.strings: dict[str, str] = {
+            "context.pipelineRun.name": name,
+            "context.pipelineRun.namespace": self.namespace,
+            "context.pipelineRun.uid": self.uid,
+            "context.pipeline.name": str(ref or name),
+        }
+        self.arrays: dict[str, list[str]] = {}
+        for key, value in params.items():
+            if isinstance(value, str):
+                self.strings[f"params.{key}"] = value
+            elif isinstance(value, list):
+                self.arrays[f"params.{key}"] = value
+        self.timeout = seconds((spec.get("timeouts") or {}).get("pipeline"), DEFAULT_TIMEOUT)
+        template: Mapping[str, Any] = spec.get("taskRunTemplate") or {}
+        self.template = template
+        self.step_specs = {
+            str(s.get("pipelineTaskName")): s.get("stepSpecs") for s in spec.get("taskRunSpecs") or []
+        }
+
+    # --- values -------------------------------------------------------------------------------
+
+    def _value(self, value: Any) -> ParamValue:
+        if isinstance(value, str):
+            return substitute(value, self.strings)
+        if isinstance(value, list):
+            out: list[str] = []
+            for item in value:
+                out.extend(self._array(item) if _whole(item) else [substitute(str(item), self.strings)])
+            return out
+        raise LocalRunError(f"param value {value!r}: only strings and arrays run locally")
+
+    def _array(self, text: str) -> list[str]:
+        name = text[2:-1].removesuffix("[*]")
+        if name not in self.arrays:
+            raise LocalRunError(
+                f"{text}: no such array (an array result of an earlier task, or an array param)"
+            )
+        return self.arrays[name]
+
+    def _matrix(self, task: Mapping[str, Any]) -> list[dict[str, str]]:
+        matrix = task.get("matrix") or {}
+        if matrix.get("include"):
+            raise LocalRunError(f"task {_tname(task)}: matrix include is not supported by the local runner")
+        axes: list[tuple[str, list[str]]] = []
+        for param in matrix.get("params") or []:
+            value = param.get("value")
+            items = self._array(value) if isinstance(value, str) and _whole(value) else self._value(value)
+            if not isinstance(items, list):
+                raise LocalRunError(f"task {_tname(task)}: matrix param {param['name']} is not an array")
+            axes.append((str(param["name"]), items))
+        if not axes:
+            return [{}]
+        return [
+            dict(zip([a[0] for a in axes], combo, strict=True))
+            for combo in itertools.product(*(a[1] for a in axes))
+        ]
+
+    # --- running ------------------------------------------------------------------------------
+
+    def execute(self) -> PipelineReport:
+        root = (self.options.workdir / self.name).absolute()
+        holder = RunDir(root)
+        records: list[TaskRunRecord] = []
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        with holder.locked():
+            if root.exists():
+                if not (root / MARKER).exists():
+                    raise LocalRunError(
+                        f"{root} exists and is not a PipelineRun's folder; choose another --workdir"
+                    )
+                shutil.rmtree(root)
+            root.mkdir(parents=True)
+            (root / MARKER).write_text(self.name + "\n")
+            done: set[str] = set()
+            tasks = list(self.pipeline.get("tasks") or [])
+            self.out.write(
+                f"PipelineRun {self.name}: {len(tasks)} tasks ({', '.join(_tname(t) for t in tasks)})\n"
+            )
+            failed = False
+            for task in tasks:
+                task_name = _tname(task)
+                if failed:
+                    records.append(TaskRunRecord(f"{self.name}-{task_name}", task_name, status="skipped"))
+                    continue
+                missing = [t for t in task.get("runAfter") or [] if t not in done]
+                if missing:
+                    raise LocalRunError(f"task {task_name} runs after {', '.join(missing)}, listed later")
+                ran = self._run_task(task, root, deadline)
+                records.extend(ran)
+                if all(r.status == "succeeded" for r in ran):
+                    done.add(task_name)
+                else:
+                    failed = True
+        report = PipelineReport(records, root)
+        self._report(report)
+        return report
+
+    def _run_task(self, task: Mapping[str, Any], root: Path, deadline: float | None) -> list[TaskRunRecord]:
+        task_name = _tname(task)
+        params = {str(p["name"]): self._value(p.get("value")) for p in task.get("params") or []}
+        combos = self._matrix(task) if task.get("matrix") else [{}]
+        definition = self._definition(task)
+        retries = int(task.get("retries") or 0)
+        fan_out = bool(task.get("matrix"))
+        names = [f"{self.name}-{task_name}" + (f"-{i}" if fan_out else "") for i in range(len(combos))]
+        records = [TaskRunRecord(name, task_name) for name in names]
+        if fan_out:
+            self.out.write(
+                f"task {task_name}: {len(combos)} TaskRuns at once (matrix), {retries} retries each\n"
+            )
+        else:
+            self.out.write(f"task {task_name}:\n")
+        self.out.flush()
+
+        def one(index: int) -> None:
+            values = {**params, **combos[index]}
+            prefix = f"  [{task_name} {index}] " if fan_out else "  "
+            self._attempts(records[index], definition, values, task_name, root, deadline, retries, prefix)
+
+        if len(combos) == 1:
+            one(0)
+        elif combos:
+            with ThreadPoolExecutor(max_workers=len(combos)) as pool:
+                list(pool.map(one, range(len(combos))))
+        results = records[0].results if len(records) == 1 else {}
+        self._collect(task_name, definition, results)
+        return records
+
+    def _definition(self, task: Mapping[str, Any]) -> Doc:
+        if task.get("taskSpec") is not None:
+            return {"kind": "Task", "metadata": {"name": _tname(task)}, "spec": task["taskSpec"]}
+        ref = task.get("taskRef") or {}
+        if ref.get("kind", "Task") != "Task" or ref.get("name") not in self.tasks:
+            raise LocalRunError(
+                f"task {_tname(task)} references Task {ref.get('name')!r}, which was not compiled"
+            )
+        return self.tasks[str(ref["name"])]
+
+    def _taskrun(
+        self, name: str, task_name: str, values: Mapping[str, ParamValue], timeout: float | None
+    ) -> Doc:
+        spec: dict[str, Any] = {
+            "params": [{"name": k, "value": v} for k, v in values.items()],
+            "serviceAccountName": self.template.get("serviceAccountName"),
+            "timeout": "0" if timeout is None else format_duration(max(1, round(timeout)) * 1_000_000_000),
+        }
+        if self.template.get("podTemplate"):
+            spec["podTemplate"] = self.template["podTemplate"]
+        if self.step_specs.get(task_name):
+            spec["stepSpecs"] = self.step_specs[task_name]
+        return {"kind": "TaskRun", "metadata": {"name": name, "namespace": self.namespace}, "spec": spec}
+
+    def _attempts(
+        self,
+        record: TaskRunRecord,
+        definition: Doc,
+        values: Mapping[str, ParamValue],
+        task_name: str,
+        root: Path,
+        deadline: float | None,
+        retries: int,
+        prefix: str,
+    ) -> None:
+        started = time.monotonic()
+        stream = cast(TextIO, _Lines(self.out, prefix, self.lock))
+        for attempt in range(retries + 1):
+            record.attempts = attempt + 1
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                record.status, record.message = "timed out", "the PipelineRun's timeout"
+                break
+            if attempt:
+                stream.write(f"retry {attempt} of {retries}\n")
+            taskrun = self._taskrun(record.name, task_name, values, left)
+            docs = RunDocuments(taskrun=taskrun, task=definition, configmaps=self.configmaps)
+            rundir = RunDir(root / record.name)
+            record.rundir = rundir.root
+            try:
+                outcome = self._run_one(docs, rundir, stream, attempt)
+            except LocalRunError as exc:  # this TaskRun could not start: it fails, and may be retried
+                record.status, record.message = "failed", f"cannot start: {exc}"
+                stream.write(f"{record.message}\n")
+                continue
+            record.results = outcome.results
+            if outcome.succeeded:
+                record.status, record.message = "succeeded", ""
+                break
+            failed = outcome.failed
+            record.status = "failed"
+            record.message = failure_headline(failed) if failed is not None else "failed"
+            tail = log_tail(rundir.log(failed.name)) if failed is not None else ""
+            stream.write(f"{record.message}\n" + "".join(f"  | {line}\n" for line in tail.splitlines()))
+        record.duration = time.monotonic() - started
+        stream.write(f"{record.name} {record.status} in {short_duration(record.duration)}\n")
+
+    def _run_one(self, docs: RunDocuments, rundir: RunDir, stream: TextIO, attempt: int) -> Outcome:
+        progress = Progress(stream, tty=False)
+        options = replace(self.options, uid=None)  # every TaskRun has its own uid
+        with rundir.locked():
+            rundir.reset()
+            executor, _ = _setup(docs, rundir, options, progress)
+            executor.preparer.replacements = executor.preparer.replacements.with_strings(
+                {"context.task.retry-count": str(attempt)}
+            )
+            outcome = executor.run()
+        if outcome.succeeded and not self.options.keep:
+            rundir.free_volumes()
+        return outcome
+
+    def _collect(self, task_name: str, definition: Doc, results: Mapping[str, str]) -> None:
+        """A finished task's results, for the tasks after it (an array result as JSON)."""
+        declared = {
+            str(r["name"]): r.get("type", "string")
+            for r in (definition.get("spec") or {}).get("results") or []
+        }
+        for name, text in results.items():
+            key = f"tasks.{task_name}.results.{name}"
+            if declared.get(name) == "array":
+                try:
+                    items = json.loads(text)
+                except ValueError as exc:
+                    raise LocalRunError(f"task {task_name}: result {name} is not a JSON array") from exc
+                self.arrays[key] = [str(i) for i in items]
+            else:
+                self.strings[key] = text
+
+    def _report(self, report: PipelineReport) -> None:
+        rows = [("TaskRun", "status", "time", "attempts")]
+        for r in report.records:
+            rows.append(
+                (
+                    r.name,
+                    r.status,
+                    short_duration(r.duration) if r.duration is not None else "-",
+                    str(r.attempts or "-"),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        self.out.write("\n")
+        for row in rows:
+            self.out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
+        summary = {
+            "pipelineRun": self.name,
+            "status": "Succeeded" if report.succeeded else "Failed",
+            "taskRuns": [
+                {
+                    "name": r.name,
+                    "task": r.task,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "durationSeconds": None if r.duration is None else round(r.duration, 3),
+                    "message": r.message,
+                }
+                for r in report.records
+            ],
+        }
+        (report.root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        status = "succeeded" if report.succeeded else "failed"
+        self.out.write(f"\nrun {status}; run directory: {report.root}/\n")
+        self.out.flush()
+
+
+def _tname(task: Doc) -> str:
+    """A Pipeline task's name (a field of its own, not metadata)."""
+    return str(task.get("name", ""))
+
+
+def _whole(text: Any) -> bool:
+    return isinstance(text, str) and text.startswith("$(") and text.endswith("[*])") and text.count("$(") == 1
+
+
+def run_pipelinerun(docs: Sequence[Doc], name: str, options: RunOptions, out: TextIO) -> PipelineReport:
+    """Execute the PipelineRun ``name`` of ``docs``; raise LocalRunError when it cannot start."""
+    return PipelineRunner(docs, name, options, out).execute()

@@ -1,0 +1,130 @@
+"""Sharded jobs end to end: ``odahu-batch run`` executes the compiled PipelineRun (plan, the shards as
+parallel local processes, merge) against moto's S3 server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_run_support import (
+    EXAMPLE,
+    Store,
+    app_folder,
+    job,
+    json_files,
+    odahu_run,
+    request,
+    s3_store,
+    service,
+    write_specs,
+)
+from tests.support.servers import MotoS3Server
+
+pytestmark = pytest.mark.e2e
+
+FILES = 7  # uneven shards for N = 2 and 4, and some empty ones for N = 4 is likely; N = 8 > FILES below
+# A predictor that fails on one request (while the file FAIL_MARKER exists in the app folder).
+FLAKY = """\
+import os, runpy, sys
+app = os.path.dirname(os.path.abspath(__file__))
+if os.path.exists(os.path.join(app, "FAIL")) and os.path.exists(
+    os.path.join(os.environ["ODAHU_MODEL_INPUT"], "request-0003.json")
+):
+    sys.exit("predictor: cannot score request-0003.json")
+runpy.run_path(os.path.join(app, "multiplier.py"), run_name="__main__")
+"""
+
+
+def seed(store: Store, tmp_path: Path, count: int = FILES) -> None:
+    folder = tmp_path / "input"
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"request-{index:04d}.json").write_bytes(request(index))
+    store.upload(folder, "input")
+    store.upload(EXAMPLE / "model", "models/multiplier")
+
+
+def run_job(tmp_path: Path, store: Store, shards: int, app: Path, rid: str = "req-1") -> Any:
+    specs = write_specs(
+        tmp_path / f"specs-{shards}-{rid}", [store], service(), [job(request_id=rid, parallelism=shards)]
+    )
+    return odahu_run(tmp_path, specs, app=app, secrets=store.secrets)
+
+
+def outputs(store: Store, rid: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    tree = store.tree(f"output/{rid}")
+    assert tree["_SUCCESS"] == b""
+    manifest = json.loads(tree["_manifest.json"])
+    return json_files(tree), manifest
+
+
+def test_one_two_and_four_shards_give_the_same_outputs(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    store = s3_store(s3_server)
+    seed(store, tmp_path)
+    results: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+    app = app_folder(tmp_path)
+    for shards in (1, 2, 4):
+        result = run_job(tmp_path, store, shards, app, rid=f"n{shards}")
+        assert result.code == 0, result.text
+        results[shards] = outputs(store, f"n{shards}")
+        if shards > 1:
+            assert f"task shard: {shards} TaskRuns at once (matrix)" in result.out
+            assert "run succeeded" in result.out
+    files, single = results[1]
+    assert len(files) == FILES
+    for shards in (2, 4):
+        sharded_files, manifest = results[shards]
+        assert sharded_files == files
+        assert [e["file"] for e in manifest["outputs"]] == [e["file"] for e in single["outputs"]]
+        assert [e["sha256"] for e in manifest["outputs"]] == [e["sha256"] for e in single["outputs"]]
+        assert [e["file"] for e in manifest["inputs"]] == [e["file"] for e in single["inputs"]]
+        # the manifest says which shard handled which file; every file exactly once
+        partition = json.loads(store.tree(f"output/n{shards}/_shards")["partition.json"])
+        assert {e["file"]: e["shard"] for e in manifest["inputs"]} == partition["files"]
+        assert manifest["shards"] == shards
+        assert Counter(e["file"] for e in manifest["outputs"]) == Counter(list(files))
+
+
+def test_more_shards_than_files(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    store = s3_store(s3_server)
+    seed(store, tmp_path, count=3)
+    result = run_job(tmp_path, store, 8, app_folder(tmp_path))
+    assert result.code == 0, result.text
+    files, manifest = outputs(store, "req-1")
+    assert len(files) == 3
+    assert manifest["shards"] == 8
+    lists = store.tree("output/req-1/_shards")
+    assert sum(1 for i in range(8) if lists[f"{i}/files.txt"] == b"") >= 5  # empty shards succeed too
+
+
+def test_a_failing_shard_fails_the_run_and_a_rerun_completes_it(
+    tmp_path: Path, s3_server: MotoS3Server
+) -> None:
+    store = s3_store(s3_server)
+    seed(store, tmp_path)
+    app = app_folder(tmp_path)
+    (app / "predictor.py").rename(app / "multiplier.py")
+    (app / "predictor.py").write_text(FLAKY)
+    (app / "FAIL").write_text("")
+    failed = run_job(tmp_path, store, 2, app=app)
+    assert failed.code == 1, failed.text
+    assert "cannot score request-0003.json" in failed.text
+    assert "retry 2 of 2" in failed.out, failed.text  # a shard is retried on its own
+    assert "run failed" in failed.out
+    folder = store.files("output/req-1")
+    assert "_SUCCESS" not in folder
+    assert "_manifest.json" not in folder
+    summary = json.loads((tmp_path / "runs").glob("*/summary.json").__next__().read_text())
+    statuses = {r["task"]: r["status"] for r in summary["taskRuns"] if r["status"] != "succeeded"}
+    assert statuses == {"shard": "failed", "merge": "skipped"}
+    (app / "FAIL").unlink()
+    rerun = run_job(tmp_path, store, 2, app=app)
+    assert rerun.code == 0, rerun.text
+    files, manifest = outputs(store, "req-1")
+    assert len(files) == FILES
+    assert Counter(e["file"] for e in manifest["outputs"]) == Counter(list(files))
+    assert all(store.files("output/req-1").count(name) == 1 for name in files)
