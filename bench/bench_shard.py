@@ -25,8 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.bench_run import app_folder, generate  # noqa: E402
+from bench_run import app_folder, generate  # noqa: E402
+
 from compiler.pipeline import compile  # noqa: E402
 from tests.support.rclone import run_rclone  # noqa: E402
 from tests.support.servers import MotoS3Server, unique_bucket  # noqa: E402
