@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from compiler.naming import NAME_MAX
 from compiler.pipeline import compile, generate_documents
+from compiler.plan import plan
 from compiler.runtime_bundle import PROGRAMS, RuntimeBundle
 from compiler.tekton_rules import check_documents
 from tests.support.manifests import check_tree, validate_tekton_schema
+from tests.unit.compile_fixtures import project_from
 from tests.unit.helpers import CONNECTION
 
 STAND_IN = RuntimeBundle(tuple((name, f"# {name}\n") for name in PROGRAMS))
@@ -147,3 +151,27 @@ def test_names_stay_within_limits_for_the_longest_service(tmp_path: Path) -> Non
     for kind, doc_name in docs:
         assert len(doc_name) <= NAME_MAX, (kind, doc_name)
     assert ("Pipeline", name + "-sharded") in docs
+
+
+@pytest.mark.parametrize(
+    ("parallelism", "accepted", "count"),
+    [(None, True, "4"), (2, True, "2"), (256, True, "256"), (0, False, None), (257, False, None),
+     (2.5, False, None), ("8", False, None)],
+)  # fmt: skip
+def test_the_webhook_checks_and_binds_the_shard_count(
+    parallelism: object, accepted: bool, count: str | None
+) -> None:
+    celpy = pytest.importorskip("celpy")
+    project = project_from("---\n".join([CONNECTION, _service(parallelism=4)]))
+    cel = plan(project, STAND_IN).triggers[0].interceptors[-1]
+    assert cel.filter is not None
+    spec: dict[str, object] = {"inferenceServiceId": "svc"}
+    if parallelism is not None:
+        spec["parallelism"] = parallelism
+    env = celpy.Environment()
+    activation = {"body": celpy.json_to_cel({"spec": spec})}
+    assert bool(env.program(env.compile(cel.filter)).evaluate(activation)) is accepted
+    if count is not None:
+        key, expression = cel.overlays[-1]
+        assert key == "odahu.shard_count"
+        assert str(env.program(env.compile(expression)).evaluate(activation)) == count
