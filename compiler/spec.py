@@ -210,7 +210,8 @@ class ConnectionReference(_Spec):
     connection: NonEmpty
     """The Connection's name."""
     path: str | None = None
-    """A path inside the connection's bucket or container; it replaces the connection's own path (ODAHU's rule)."""
+    """A path inside the connection's bucket or container; it replaces the connection's own path
+    (ODAHU's rule)."""
 
 
 class ModelMeta(_Spec):
