@@ -139,9 +139,12 @@ def main() -> None:
     root = tempfile.mkdtemp(prefix="bench-validate-", dir=args.dir)
     try:
         big_dir, small_dir = generate(root, args.big, args.small)
-        print(f"python {sys.version.split()[0]}, {cores} cores, data in {root}")
+        print(
+            f"python {sys.version.split()[0]}, {cores} cores, data in {root}, load {os.getloadavg()[0]:.2f}"
+        )
         bench("big FP32 requests", big_dir, os.path.join(root, "out-big"), args.repeat, cores)
         bench("small requests", small_dir, os.path.join(root, "out-small"), args.repeat, cores)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other jobs skew the figures)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
