@@ -22,7 +22,7 @@ from tests.e2e.test_run_support import (
     service,
     write_specs,
 )
-from tests.support.servers import HttpSink, MotoS3Server
+from tests.support.servers import FluentdSink, HttpSink, MotoS3Server
 
 pytestmark = pytest.mark.e2e
 
@@ -209,3 +209,17 @@ def test_feedback_records_reach_an_http_sink(tmp_path: Path, http_sink: HttpSink
         )
     responses = [json.loads(str(r["response_content"])) for r in by_tag["response_body"]]
     assert sorted(responses, key=json.dumps) == sorted(expected_outputs().values(), key=json.dumps)
+
+
+def test_feedback_records_reach_a_fluentd_sink(tmp_path: Path, fluentd_sink: FluentdSink) -> None:
+    root = seed_local(tmp_path, {})
+    settings = {"feedback": {"sink": f"fluentd://{fluentd_sink.endpoint}", "onUnreachable": "fail"}}
+    specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
+    assert result.code == 0, result.text
+    events = fluentd_sink.wait_for_events(4)
+    tags = sorted(event.tag for event in events)
+    assert tags == ["request_response", "request_response", "response_body", "response_body"]
+    contents = {e.record["request_content"] for e in events if e.tag == "request_response"}
+    assert contents == {p.read_text() for p in input_folder().glob("*.json")}
+    assert {e.record["request_id"] for e in events} == {"req-1"}
