@@ -49,8 +49,10 @@ def test_parses_as_python_3_9(path: Path) -> None:
 
 
 def test_sizes_stay_modest() -> None:
+    # All of it goes into one ConfigMap (1 MiB at most) applied server-side; 192 KB leaves the
+    # namespace's runtime far below that and keeps every pod's mount small.
     total = sum(path.stat().st_size for path in MODULES)
-    assert total < 120_000, f"compiler/runtime/*.py is {total} bytes; it all goes into one ConfigMap"
+    assert total < 192_000, f"compiler/runtime/*.py is {total} bytes; it all goes into one ConfigMap"
     for path in MODULES:
         assert len(path.read_text().splitlines()) <= 400, f"{path.name} is over 400 lines"
 
