@@ -10,5 +10,7 @@ echo "== ruff"
 "$bin/ruff" format --check compiler tests bench
 echo "== mypy --strict"
 "$bin/mypy" compiler tests bench
+echo "== odahu-batch compile examples/ --out build/ --check (the committed tree is current)"
+"$bin/odahu-batch" compile examples/ --out build/ --check
 echo "== pytest"
 "$bin/pytest" -n "${ODAHU_TEST_WORKERS:-2}" "$@"
