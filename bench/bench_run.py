@@ -26,18 +26,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.test_run_support import BAKED, odahu_run, s3_store, service, write_specs  # noqa: E402
+from tests.e2e.test_run_support import job as e2e_job  # noqa: E402
 from tests.support.rclone import run_rclone  # noqa: E402
-from tests.support.servers import MotoS3Server, unique_bucket  # noqa: E402
+from tests.support.servers import MotoS3Server  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "multiplier"
 TARGET = 1.3
-API = "batch.odahu.org/v1alpha1"
 
 
 def generate(folder: Path, files: int, kb: int) -> int:
@@ -55,37 +56,6 @@ def generate(folder: Path, files: int, kb: int) -> int:
         (folder / f"request-{index:04d}.json").write_bytes(blob)
         total += len(blob)
     return total
-
-
-def write_specs(folder: Path, server: MotoS3Server, bucket: str) -> None:
-    def doc(kind: str, name: str, spec: Mapping[str, object]) -> dict[str, object]:
-        return {"apiVersion": API, "kind": kind, "metadata": {"name": name}, "spec": spec}
-
-    connection = {
-        "type": "s3",
-        "uri": f"s3://{bucket}",
-        "region": server.region,
-        "endpoint": server.endpoint,
-        "pathStyle": True,
-        "credentials": {"secretRef": {"name": "bench-s3"}},
-    }
-    service = {
-        "image": "docker.io/library/python:3.12-slim",
-        "command": ["python3"],
-        "args": ["/opt/app/predictor.py"],
-        "modelRegistry": {
-            "local": {"modelPath": "/opt/app/model", "meta": {"name": "multiplier", "version": "1"}}
-        },
-        "dataSource": {"connection": "data", "path": "input"},
-        "outputDestination": {"connection": "data", "path": "output"},
-    }
-    docs = [
-        doc("Connection", "data", connection),
-        doc("InferenceService", "multiplier", service),
-        doc("InferenceJob", "bench", {"inferenceServiceId": "multiplier", "requestId": "bench"}),
-    ]
-    folder.mkdir(parents=True)
-    (folder / "specs.yaml").write_text("---\n".join(json.dumps(d) + "\n" for d in docs))
 
 
 def app_folder(folder: Path) -> Path:
@@ -116,23 +86,18 @@ def main() -> None:
 
 
 def run(server: MotoS3Server, work: Path, files: int, kb: int, repeat: int) -> None:
-    bucket = unique_bucket("bench")
-    server.create_bucket(bucket)
-    env = server.rclone_env("srv")
+    store = s3_store(server)
+    bucket, env = store.root.split(":", 1)[1], store.remote_env
     total = generate(work / "data", files, kb)
-    run_rclone(["copy", work / "data", f"srv:{bucket}/input"], env=env, timeout=900)
+    store.upload(work / "data", "input")
     app = app_folder(work / "app")
-    write_specs(work / "specs", server, bucket)
-    secrets = work / "secrets.json"
-    secrets.write_text(json.dumps({"bench-s3": {"accessKeyID": "test", "secretAccessKey": "test"}}))
+    specs = write_specs(work / "specs", [store], service(model=BAKED), [e2e_job("bench", "bench")])
     predictor_env = {
         **os.environ,
         "ODAHU_MODEL_PATH": str(app / "model"),
         "ODAHU_INPUT_PATH": str(work / "floor-in"),
         "ODAHU_OUTPUT_PATH": str(work / "floor-out"),
     }
-    command = [sys.executable, "-m", "compiler.cli", "run", str(work / "specs"), "--job", "bench"]
-    command += ["--workdir", str(work / "runs"), "--bind", f"{app}:/opt/app", "--secrets-file", str(secrets)]
 
     def download() -> None:
         run_rclone(["copy", f"srv:{bucket}/input", work / "floor-in"], env=env, timeout=900)
@@ -151,9 +116,9 @@ def run(server: MotoS3Server, work: Path, files: int, kb: int, repeat: int) -> N
         run_rclone(["copy", work / "floor-out", f"srv:{bucket}/floor-output"], env=env, timeout=900)
 
     def job() -> None:
-        done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"the job failed:\n{done.stdout}\n{done.stderr}")
+        done = odahu_run(work, specs, job_name="bench", app=app, secrets=store.secrets)
+        if done.code != 0:
+            raise SystemExit(f"the job failed:\n{done.text}")
 
     best = {"download": float("inf"), "predict": float("inf"), "upload": float("inf"), "job": float("inf")}
     floor_best = float("inf")

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_run_support import (
-    EXAMPLE,
+    BAKED,
     RunResult,
     Store,
-    app_folder,
     azure_store,
+    baked_app,
     finish,
     gcs_store,
     job,
@@ -41,7 +41,6 @@ pytestmark = pytest.mark.e2e
 FILES = 300
 VALUES = 6000  # about 35 KB per request and per response
 TIMEOUT = "45s"  # the job's (TaskRun's) timeout: a normal run of these files takes about 10 s
-BAKED = {"local": {"modelPath": "/opt/app/model", "meta": {"name": "multiplier", "version": "1"}}}
 MARKERS = {"_SUCCESS", "_manifest.json", "_rejected/input/_report.json", "_rejected/output/_report.json"}
 
 
@@ -49,10 +48,7 @@ def setup_job(tmp_path: Path, store: Store) -> tuple[Path, Path, Path]:
     """Input on the store, a baked model bound from the host; returns (specs, app, input folder)."""
     inputs = many_requests(tmp_path / "input", FILES, VALUES)
     store.upload(inputs, "input")
-    app = app_folder(tmp_path)
-    (app / "model").mkdir()
-    for file in (EXAMPLE / "model").iterdir():
-        (app / "model" / file.name).write_bytes(file.read_bytes())
+    app = baked_app(tmp_path)
     specs = write_specs(tmp_path / "specs", [store], service(model=BAKED), [job(timeout=TIMEOUT)])
     return specs, app, inputs
 

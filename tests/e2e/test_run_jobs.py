@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_run_support import (
+    BAKED,
     EXAMPLE,
     SERVICE,
     app_folder,
+    baked_app,
     expected_outputs,
     input_folder,
     job,
@@ -25,16 +27,6 @@ from tests.e2e.test_run_support import (
 from tests.support.servers import FluentdSink, HttpSink, MotoS3Server
 
 pytestmark = pytest.mark.e2e
-
-BAKED = {"local": {"modelPath": "/opt/app/model", "meta": {"name": "multiplier", "version": "1"}}}
-
-
-def baked_app(tmp_path: Path, predictor: str | None = None) -> Path:
-    app = app_folder(tmp_path, predictor)
-    (app / "model").mkdir()
-    for file in (EXAMPLE / "model").iterdir():
-        (app / "model" / file.name).write_bytes(file.read_bytes())
-    return app
 
 
 def test_baked_model_and_job_overrides(tmp_path: Path, s3_server: MotoS3Server) -> None:

@@ -166,6 +166,17 @@ def app_folder(tmp_path: Path, predictor: str | None = None) -> Path:
     return app
 
 
+# The example's model baked into the service's image, at /opt/app/model (see baked_app).
+BAKED = {"local": {"modelPath": "/opt/app/model", "meta": {"name": "multiplier", "version": "1"}}}
+
+
+def baked_app(tmp_path: Path, predictor: str | None = None) -> Path:
+    """The app folder with the example's model inside it, for a service with the ``BAKED`` model."""
+    app = app_folder(tmp_path, predictor)
+    shutil.copytree(EXAMPLE / "model", app / "model")
+    return app
+
+
 def model_archive(tmp_path: Path, kind: str) -> Path:
     """The example model as ``.tar.gz`` or ``.zip`` (files at the archive's top level)."""
     files = sorted(p for p in (EXAMPLE / "model").iterdir() if p.is_file())
