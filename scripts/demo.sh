@@ -12,3 +12,16 @@ echo "== odahu-batch compile examples/ --out build/"
 echo "== odahu-batch run (multiplier, locally)"
 PATH="$root/.venv/bin:$PATH" "$bin/odahu-batch" run examples/multiplier/specs \
   --job multiplier-sample --bind examples/multiplier/app:/opt/app --workdir runs
+echo "== the predictions match examples/multiplier/expected/"
+"$bin/python" - <<'PY'
+import json
+import pathlib
+import sys
+
+out = pathlib.Path("examples/multiplier/output/multiplier-sample")
+bad = [p.name for p in sorted(pathlib.Path("examples/multiplier/expected").glob("*.json"))
+       if json.loads(p.read_text()) != json.loads((out / p.name).read_text())]
+if bad or not (out / "_SUCCESS").exists():
+    sys.exit(f"unexpected output in {out}: {bad or 'no _SUCCESS'}")
+print(f"ok: {out}/ holds the expected responses, _manifest.json and _SUCCESS")
+PY
