@@ -13,6 +13,8 @@ order a run uses them::
     executor    the steps in order: process groups, timeouts, results, logs
     progress    live progress and the summary table
     runner      the facade: run_documents()
+
+A job of more than one shard compiles to a PipelineRun; ``pipeline`` runs its TaskRuns with ``runner``.
 """
 
 from compiler.localrun.errors import LocalRunError

@@ -107,6 +107,8 @@ class Preparer:
         self.raw_steps: list[Mapping[str, Any]] = [self._merge_template(s) for s in spec.get("steps") or []]
         if not self.raw_steps:
             raise LocalRunError(f"Task {context.task_name} has no steps")
+        # step -> (env var, Secret, key) of optional secretKeyRefs left unset: a hint if the step fails.
+        self.unset_optional: dict[str, set[tuple[str, str, str]]] = {}
         self.pod_fields = {
             "metadata.name": f"{context.taskrun_name}-pod",
             "metadata.namespace": context.namespace,
@@ -116,6 +118,17 @@ class Preparer:
             "status.podIP": "127.0.0.1",
             "status.hostIP": "127.0.0.1",
         }
+
+    def unset_secrets_hint(self, step: str) -> str:
+        """For a failed step: the optional Secret keys it did not get, and how to give them."""
+        refs = sorted(self.unset_optional.get(step, ()))
+        if not refs:
+            return ""
+        listing = ", ".join(f"{secret}/{key} (env {var})" for var, secret, key in refs)
+        return (
+            f"hint: step {step} got no value for the optional Secret key(s) {listing}; "
+            "give them with --secret NAME/KEY=VALUE or --secrets-file FILE"
+        )
 
     @property
     def step_names(self) -> list[str]:
@@ -243,6 +256,8 @@ class Preparer:
                 kind = "Secret" if is_secret else "ConfigMap"
                 how = f"; give it with --secret {obj}/{key}=VALUE or --secrets-file FILE" if is_secret else ""
                 missing.append(f"step {step}: env {var} needs key {key!r} of {kind} {obj!r}{how}")
+            elif is_secret:
+                self.unset_optional.setdefault(step, set()).add((var, obj, key))
             return None
         if "fieldRef" in source:
             path = str(source["fieldRef"].get("fieldPath", ""))

@@ -74,7 +74,8 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
         rundir.reset()
         executor, masker = _setup(selected, rundir, options, progress)
         outcome = executor.run()
-    _report(outcome, rundir, masker, out, verbose=options.verbose)
+    hint = executor.preparer.unset_secrets_hint(outcome.failed.name) if outcome.failed else ""
+    _report(outcome, rundir, masker, out, verbose=options.verbose, hint=hint)
     if outcome.succeeded and not options.keep:
         rundir.free_volumes()
     return RunReport(outcome, rundir.root)
@@ -167,12 +168,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _report(outcome: Outcome, rundir: RunDir, masker: Masker, out: TextIO, *, verbose: bool) -> None:
+def _report(
+    outcome: Outcome, rundir: RunDir, masker: Masker, out: TextIO, *, verbose: bool, hint: str = ""
+) -> None:
     out.write("\n" + format_table(outcome.records))
     failed = outcome.failed
     if failed is not None:
         tail = masker(log_tail(rundir.log(failed.name))) or "(no output)"
         out.write(f"\n{failure_headline(failed)}:\n{_indent(tail)}\n")
+        if hint:
+            out.write(f"{hint}\n")
     if outcome.interrupted:
         out.write("\ninterrupted: the running step was stopped\n")
     if verbose and outcome.results:

@@ -215,3 +215,15 @@ def test_feedback_records_reach_a_fluentd_sink(tmp_path: Path, fluentd_sink: Flu
     contents = {e.record["request_content"] for e in events if e.tag == "request_response"}
     assert contents == {p.read_text() for p in input_folder().glob("*.json")}
     assert {e.record["request_id"] for e in events} == {"req-1"}
+
+
+def test_missing_credentials_say_which_secret_to_give(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    store = s3_store(s3_server)
+    store.upload(input_folder(), "input")
+    specs = write_specs(tmp_path / "specs", [store], service(model=BAKED), [job()])
+    result = odahu_run(tmp_path, specs, app=baked_app(tmp_path))
+    assert result.code == 1
+    assert "step configure-rclone failed (exit 1):" in result.out
+    assert "hint: step configure-rclone got no value for the optional Secret key(s) " in result.out
+    assert "data-credentials/accessKeyID" in result.out
+    assert "data-credentials/secretAccessKey" in result.out

@@ -314,3 +314,28 @@ def test_sigterm_stops_the_step_too(tmp_path: Path) -> None:
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
+
+
+def test_failed_step_names_the_optional_secrets_it_did_not_get(tmp_path: Path) -> None:
+    ref = {"secretKeyRef": {"name": "data-credentials", "key": "accessKeyID", "optional": True}}
+    steps = [
+        step(
+            "configure-rclone",
+            command=["sh", "-c", 'test -n "${KEY:-}" || { echo "KEY is missing or empty" >&2; exit 1; }'],
+            env=[{"name": "KEY", "valueFrom": ref}],
+        )
+    ]
+    report, out = run(documents(tmp_path, tmp_path, steps=steps), tmp_path)
+    assert report.exit_code == 1
+    assert "KEY is missing or empty" in out
+    assert (
+        "hint: step configure-rclone got no value for the optional Secret key(s) "
+        "data-credentials/accessKeyID (env KEY); "
+        "give them with --secret NAME/KEY=VALUE or --secrets-file FILE"
+    ) in out
+    report, out = run(
+        documents(tmp_path, tmp_path, steps=steps),
+        tmp_path,
+        secrets=SecretStore({"data-credentials": {"accessKeyID": "AKIA-x"}}),
+    )
+    assert report.exit_code == 0, out
