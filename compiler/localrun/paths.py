@@ -50,9 +50,6 @@ class PathMap:
     def _table(self) -> dict[str, str]:
         return {m.rstrip("/"): str(host) for m, host in self.mounts.items()}
 
-    def merged(self, extra: Mapping[str, Path]) -> PathMap:
-        return PathMap({**self.mounts, **extra})
-
 
 @dataclass(frozen=True)
 class Bind:
