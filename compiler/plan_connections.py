@@ -17,7 +17,7 @@ from compiler import naming
 from compiler.plan_model import EnvVar, SecretKeyRef
 from compiler.project import Connection, Project
 from compiler.spec import ConnectionReference, credential_keys
-from compiler.units import parse_storage_uri
+from compiler.units import AZURE_HOST, parse_storage_uri
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,17 @@ def credential_fields(connection: Connection) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((RUNTIME_FIELDS.get(field, field), key) for field, key in keys.items()))
 
 
+def azure_account_from_endpoint(kind: str, endpoint: str | None) -> str | None:
+    """ODAHU's short Azure form (CONTAINER/PATH) names no account: take it from the endpoint, either
+    ``https://ACCOUNT.blob.core.windows.net`` or an emulator's ``http://HOST:PORT/ACCOUNT``."""
+    if kind != "azureblob" or not endpoint:
+        return None
+    host, _, rest = endpoint.split("://", 1)[-1].partition("/")
+    if match := AZURE_HOST.match(host.split(":", 1)[0]):
+        return match.group(1)
+    return rest.strip("/").split("/", 1)[0] or None
+
+
 def descriptor(connection: Connection) -> dict[str, object]:
     """What configure-rclone needs to write the connection's two rclone remotes; unset keys left out."""
     spec = connection.spec
@@ -74,7 +85,7 @@ def descriptor(connection: Connection) -> dict[str, object]:
         "endpoint": spec.endpoint,
         "pathStyle": spec.pathStyle,
         "project": spec.project,
-        "account": store.account,
+        "account": store.account or azure_account_from_endpoint(spec.type, spec.endpoint),
         "auth": auth_mode(connection),
         "credentialEnv": {
             f: naming.credential_env(connection.name, f) for f, _ in credential_fields(connection)

@@ -111,7 +111,7 @@ class StorageURI:
 
 
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_AZURE_HOST = re.compile(r"^([a-z0-9]{3,24})\.blob\.[a-z0-9.-]+$")
+AZURE_HOST = re.compile(r"^([a-z0-9]{3,24})\.blob\.[a-z0-9.-]+$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 URI_FORMS = {
     "s3": "s3://BUCKET/PATH",
@@ -134,7 +134,7 @@ def parse_storage_uri(connection_type: str, uri: str) -> StorageURI:
     if connection_type == "azureblob":
         if uri.startswith("https://") or uri.startswith("http://"):
             host, _, rest = uri.split("://", 1)[1].partition("/")
-            match = _AZURE_HOST.match(host)
+            match = AZURE_HOST.match(host)
             if match is None:
                 raise ValueError(
                     f"invalid azureblob URI {uri!r}: expected {form}; "

@@ -417,3 +417,21 @@ def test_the_webhook_filter_and_defaults(planned: Plan, spec: dict[str, object],
     assert accepted
     values = tuple(str(env.program(env.compile(e)).evaluate(activation)) for _, e in cel.overlays)
     assert values == expected
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "account"),
+    [
+        ("https://odahubatch.blob.core.windows.net", "odahubatch"),
+        ("http://127.0.0.1:10000/devstoreaccount1", "devstoreaccount1"),
+        ("http://127.0.0.1:10000", None),
+        (None, None),
+    ],
+)
+def test_azure_short_form_takes_the_account_from_the_endpoint(
+    endpoint: str | None, account: str | None
+) -> None:
+    from compiler.plan_connections import azure_account_from_endpoint
+
+    assert azure_account_from_endpoint("azureblob", endpoint) == account
+    assert azure_account_from_endpoint("s3", endpoint) is None
