@@ -115,6 +115,9 @@ def _fetch(rclone: common.Rclone, source: str, staging: str) -> Optional[str]:
     os.makedirs(staging, exist_ok=True)
     if is_dir:
         rclone.run("sync-model: copy", ["copy", source, staging])
+        # Object stores have no real folders: a mistyped model path lists as an empty one.
+        if not any(files for _, _, files in os.walk(staging)):
+            raise common.Fail(f"sync-model: no model files at {source} (empty or missing folder)")
         return None
     target = os.path.join(staging, source.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
     rclone.run("sync-model: copy", ["copyto", source, target])

@@ -128,3 +128,11 @@ def test_missing_source_names_rclone_error(local_remote: dict[str, str], tmp_pat
 )  # fmt: skip
 def test_project_yaml_subset(text: str, expected: dict[str, str]) -> None:
     assert parse_project_yaml(text) == expected
+
+
+def test_empty_model_folder_fails(local_remote: dict[str, str], tmp_path: Path) -> None:
+    (Path(local_remote["store"]) / "models" / "empty").mkdir(parents=True)
+    code, _, err, _, meta = _sync(local_remote, tmp_path, "data:models/empty")
+    assert code == 1
+    assert "no model files at data:models/empty" in err
+    assert not meta.exists()
