@@ -143,6 +143,49 @@ class _Managed:
         self.stop()
 
 
+class _ThreadedSink(_Managed):
+    """A socketserver on 127.0.0.1 served from a thread of the test process; data survives restarts."""
+
+    host: str
+    port: int
+    _server: socketserver.BaseServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _make_server(self) -> socketserver.BaseServer:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        server = self._make_server()
+        address = server.server_address
+        assert isinstance(address, tuple)
+        self.port = int(address[1])
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    kill = stop
+
+    def restart(self) -> Self:
+        """Stop and listen again on the same port; what was collected is kept."""
+        self.stop()
+        return self.start()
+
+
 class ProcessServer(_Managed):
     """A server program run as a child process on 127.0.0.1.
 
@@ -586,7 +629,7 @@ class _SinkHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class HttpSink(_Managed):
+class HttpSink(_ThreadedSink):
     """A real ``http.server.ThreadingHTTPServer`` on 127.0.0.1 that collects POSTed (and PUT) bodies.
 
     ``fail_first=N`` (or :meth:`fail_next`) makes the next N POST/PUT requests answer ``fail_status``
@@ -610,8 +653,6 @@ class HttpSink(_Managed):
         self._fail_status = fail_status
         self._requests: list[ReceivedRequest] = []
         self._received = threading.Condition(self._lock)
-        self._server: _SinkHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -668,35 +709,10 @@ class HttpSink(_Managed):
                     raise TimeoutError(f"HttpSink got {len(accepted)} of {count} bodies in {timeout} s")
                 self._received.wait(remaining)
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
+    def _make_server(self) -> socketserver.BaseServer:
         server = _SinkHTTPServer((self.host, self.port), _SinkHandler)
         server.sink = self
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="HttpSink", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    kill = stop
-
-    def restart(self) -> Self:
-        """Stop and listen again on the same port; collected requests are kept."""
-        self.stop()
-        return self.start()
+        return server
 
 
 class _FluentdTCPServer(socketserver.ThreadingTCPServer):
@@ -749,7 +765,7 @@ class FluentdEvent:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-class FluentdSink(_Managed):
+class FluentdSink(_ThreadedSink):
     """A TCP server on 127.0.0.1 collecting the raw bytes of fluentd forward-protocol messages.
 
     ``raw`` is every byte received (per connection in ``connections``); ``messages`` the msgpack objects
@@ -767,8 +783,6 @@ class FluentdSink(_Managed):
         self._lock = threading.Condition()
         self._connections: list[bytearray] = []
         self._messages: list[Any] = []
-        self._server: _FluentdTCPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -846,35 +860,10 @@ class FluentdSink(_Managed):
             with self._lock:
                 self._lock.wait(min(remaining, 0.2))
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
+    def _make_server(self) -> socketserver.BaseServer:
         server = _FluentdTCPServer((self.host, self.port), _FluentdHandler)
         server.sink = self
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="FluentdSink", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    kill = stop
-
-    def restart(self) -> Self:
-        """Stop and listen again on the same port; collected data is kept."""
-        self.stop()
-        return self.start()
+        return server
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
