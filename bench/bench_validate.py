@@ -2,9 +2,10 @@
 
 Two data sets are generated into a temp dir: 40 requests of ~5 MB (one flat FP32 tensor each) and 10,000 small
 requests. Measured for each, in interleaved rounds (best time kept): the floor (``json.load`` of every file,
-one process); the checks alone (read + parse + every rule, one process); the hard links alone (the copy into
-the valid folder that the step owes anyway); the program (checks + links + report) with one process and with
-the machine's cores. Prints files/s, MB/s and the ratios to the floor.
+one process); the checks alone (read + parse + every rule, one process); the program as validate-input runs
+it, in place (walk + checks + report), with one process and with the machine's cores; and, for comparison,
+the form that links each valid file into another folder (as validate-output does), with the links alone.
+Prints files/s, MB/s and the ratios to the floor.
 
 Run: python bench/bench_validate.py [--repeat N] [--big N] [--small N]
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from compiler.runtime import validate
+from compiler.runtime import _files, validate
 from compiler.runtime._common import walk_files
 from compiler.runtime.v2rules import Profile, check
 
@@ -80,24 +81,26 @@ def bench(name: str, src: str, work: str, repeat: int, cores: int) -> None:
     def checks_only() -> None:
         profile = Profile()
         for path in files:
-            found, _ = check(validate.read_bytes(path), "request", profile)
+            found, _ = check(_files.read_bytes(path), "request", profile)
             assert not found.errors, found.errors
 
     def links_only() -> None:
         made: set[str] = set()
         for rel in rels:
-            validate._place(os.path.join(src, rel), os.path.join(valid, rel), made)
+            _files.link(os.path.join(src, rel), os.path.join(valid, rel), made)
 
-    def program(jobs: int) -> Callable[[], None]:
-        args = ["request", src, "--valid", valid, "--rejected", rejected, "--jobs", str(jobs), "--quiet"]
+    def program(jobs: int, into: str) -> Callable[[], None]:
+        args = ["request", src, "--valid", into, "--rejected", rejected, "--jobs", str(jobs), "--quiet"]
         return lambda: _quiet(lambda: validate.main(args))
 
     measures: list[tuple[str, Callable[[], None]]] = [
         ("json.load floor (1 process)", floor),
         ("checks only (1 process)", checks_only),
-        ("hard links only (the copy)", links_only),
-        ("validate.py --jobs 1", program(1)),
-        (f"validate.py --jobs {cores}", program(cores)),
+        ("in place --jobs 1 (the Task's)", program(1, src)),
+        (f"in place --jobs {cores}", program(cores, src)),
+        ("hard links only", links_only),
+        ("links to --valid --jobs 1", program(1, valid)),
+        (f"links to --valid --jobs {cores}", program(cores, valid)),
     ]
     best = {label: float("inf") for label, _ in measures}
     for _ in range(repeat):  # rounds interleave the measures, so a burst of load hits them alike
@@ -135,7 +138,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10000, help="number of small requests")
     parser.add_argument("--dir", help="work folder (default: a fresh temp dir, removed afterwards)")
     args = parser.parse_args()
-    cores = validate.cores()
+    cores = _files.cores()
     root = tempfile.mkdtemp(prefix="bench-validate-", dir=args.dir)
     try:
         big_dir, small_dir = generate(root, args.big, args.small)

@@ -152,7 +152,6 @@ RESULT_OUTPUT_SUMMARY = "output-summary"
 # so the local runner can map them to host folders by prefix.
 VOLUME_RUNTIME = "odahu-runtime"
 VOLUME_CONFIG = "odahu-config"
-VOLUME_RAW_INPUT = "odahu-raw-input"
 VOLUME_INPUT = "odahu-input"
 VOLUME_MODEL_SRC = "odahu-model-src"
 VOLUME_MODEL = "odahu-model"
@@ -162,7 +161,6 @@ VOLUME_REJECTED = "odahu-rejected"
 MOUNT_PATHS: dict[str, str] = {
     VOLUME_RUNTIME: "/odahu/runtime",
     VOLUME_CONFIG: "/odahu/config",
-    VOLUME_RAW_INPUT: "/odahu/raw-input",
     VOLUME_INPUT: "/odahu/input",
     VOLUME_MODEL_SRC: "/odahu/model-src",
     VOLUME_MODEL: "/odahu/model",

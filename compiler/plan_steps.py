@@ -181,7 +181,7 @@ class _Steps:
         env: tuple[EnvVar, ...] = (
             EnvVar("ODAHU_SOURCE_CONNECTION", ParamRef(n.PARAM_DATA_CONNECTION)),
             EnvVar("ODAHU_SOURCE_PATH", ParamRef(n.PARAM_DATA_PATH)),
-            EnvVar("ODAHU_DEST", _path(n.VOLUME_RAW_INPUT)),
+            EnvVar("ODAHU_DEST", _path(n.VOLUME_INPUT)),
             EnvVar("ODAHU_BIN_DIR", RCLONE_BIN_DIR),
             EnvVar("RCLONE_CONFIG", RCLONE_CONF),
         )
@@ -200,7 +200,7 @@ class _Steps:
             command=("sh", "-c"),
             args=(SHARDED_SYNC_DATA_SCRIPT if self.sharded else SYNC_DATA_SCRIPT, n.STEP_SYNC_DATA),
             env=self.base_env + env,
-            mounts=(_mount(n.VOLUME_CONFIG, ro=False), _mount(n.VOLUME_RAW_INPUT, ro=False)),
+            mounts=(_mount(n.VOLUME_CONFIG, ro=False), _mount(n.VOLUME_INPUT, ro=False)),
             resources=self.resources,
             run_as_user=HELPER_UID,
         )
@@ -238,22 +238,22 @@ class _Steps:
             args.append("--require-matching-ids")
         return tuple(args)
 
+    # The input is checked in place (--valid is the folder checked): valid files cost no directory operation,
+    # and rejected ones are moved out before the predictor sees the folder. Every file there is the helpers'
+    # own. The output is not: the predictor may run as another user and own the folders it made, so a helper
+    # could not move a rejected file out of them; validate-output links (else copies) into a fresh folder.
     def validate_input(self) -> Step:
         return self.helper(
             n.STEP_VALIDATE_INPUT,
             "validate.py",
             (
-                "request", _path(n.VOLUME_RAW_INPUT),
+                "request", _path(n.VOLUME_INPUT),
                 "--valid", _path(n.VOLUME_INPUT),
                 "--rejected", f"{REJECTED}/input",
                 "--summary", ResultPathRef(n.RESULT_INPUT_SUMMARY),
                 *self.policy_args(response=False),
             ),
-            (
-                _mount(n.VOLUME_RAW_INPUT, ro=True),
-                _mount(n.VOLUME_INPUT, ro=False),
-                _mount(n.VOLUME_REJECTED, ro=False),
-            ),
+            (_mount(n.VOLUME_INPUT, ro=False), _mount(n.VOLUME_REJECTED, ro=False)),
         )  # fmt: skip
 
     def log(self, name: str, kind: str, folder: str) -> Step:

@@ -2,12 +2,15 @@
 
 Usage: validate.py request|response SRC_DIR --valid DIR --rejected DIR [policy] [--requests DIR ...] [profile]
 
-Valid files are hard-linked (else copied) unchanged to --valid, rejected ones to --rejected, both under their
-relative path; ``<rejected>/_report.json`` names each rejected file with a JSON pointer, rule id and message
-per error (at most 20 kept per file), lists the warnings, and for responses the missing ones. Non-.json files
-are rejected (rule R0). The whole pass always finishes before the policy decides the exit code: by default any
-rejection fails (exit 1); --max-rejected N / --max-rejected-fraction F allow some (every limit given must
-hold). Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of notes/v2-protocol.md).
+Valid files are hard-linked (else copied) unchanged to --valid, rejected ones to --rejected, both under
+their relative path. With --valid naming SRC_DIR itself the check is in place: valid files stay where they
+are (no directory operation per file) and rejected ones are moved out to --rejected, so SRC_DIR ends up
+holding exactly the valid files. ``<rejected>/_report.json`` names each rejected file with a JSON pointer,
+rule id and message per error (at most 20 kept per file), lists the warnings, and for responses the missing
+ones. Non-.json files are rejected (rule R0). The whole pass always finishes before the policy decides the
+exit code: by default any rejection fails (exit 1); --max-rejected N / --max-rejected-fraction F allow some
+(every limit given must hold). Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of
+notes/v2-protocol.md).
 
 Ambiguities (default; option): A1 rank 0 holds one element. A2 FP16 as JSON accepted, warned (--refuse-fp16).
 A3 duplicate tensor names rejected. A4 duplicate keys rejected. A5 BOM rejected. A6 7.0 for an integer
@@ -23,21 +26,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import shutil
 import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 try:
     from . import _common as common
+    from . import _files
     from .v2rules import Findings, Profile, check
 except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
+    import _files  # type: ignore[no-redef,import-not-found]
     from v2rules import Findings, Profile, check  # type: ignore[no-redef,import-not-found]
 
 REPORT = "_report.json"
@@ -53,40 +55,12 @@ class Job(NamedTuple):
     profile: Profile
     requests: Optional[str]
     matching_ids: bool
-
-
-def _place(src: str, dst: str, made: Set[str]) -> None:
-    """Put the file unchanged at dst: a hard link when the file system allows it, else a copy."""
-    folder = os.path.dirname(dst)
-    if folder not in made:
-        os.makedirs(folder, exist_ok=True)
-        made.add(folder)
-    try:
-        os.link(src, dst)
-    except FileExistsError:
-        os.unlink(dst)
-        _place(src, dst, made)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-def read_bytes(path: str) -> bytes:
-    """The whole file (os.read: cheaper than a buffered file object for many small files)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        parts = [os.read(fd, size + 1)]
-        if len(parts[0]) != size:  # a short read or a grown file: read on to the end
-            while parts[-1]:
-                parts.append(os.read(fd, 1 << 20))
-    finally:
-        os.close(fd)
-    return b"".join(parts)
+    in_place: bool = False
 
 
 def _request_facts(path: str) -> Tuple[Optional[str], List[str]]:
     """The request's id and requested output names (parsed only when the bytes can hold them)."""
-    raw = read_bytes(path)
+    raw = _files.read_bytes(path)
     if b'"id"' not in raw and b'"outputs"' not in raw and b"\\u" not in raw:
         return None, []
     try:
@@ -137,18 +111,19 @@ def _entry(found: Findings) -> Entry:
 
 def check_one(job: Job, rel: str) -> Result:
     """(rel, valid?, report entry or None) of one file."""
-    found = Findings()
-    if not rel.lower().endswith(".json"):
-        found.error("", "R0", "not a .json file")
-    else:
+    if rel.endswith(".json") or rel.lower().endswith(".json"):
         try:
-            raw = read_bytes(os.path.join(job.src, rel))
+            raw = _files.read_bytes(os.path.join(job.src, rel))
         except OSError as exc:
+            found = Findings()
             found.error("", "R1", f"cannot read the file: {exc.strerror}")
         else:
             found, doc = check(raw, job.kind, job.profile)
             if job.requests is not None and isinstance(doc, dict):
                 _cross(job, rel, doc, found)
+    else:
+        found = Findings()
+        found.error("", "R0", "not a .json file")
     return rel, not found.errors, _entry(found) if found.errors or found.warnings else None
 
 
@@ -157,15 +132,31 @@ def check_files(job: Job, rels: List[str]) -> List[Result]:
     return [check_one(job, rel) for rel in rels]
 
 
+def _rejected_path(job: Job, rel: str) -> str:
+    """Where a rejected file goes; one named like the report keeps a distinct name."""
+    return os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel)
+
+
 def place_file(job: Job, result: Result, made: Set[str]) -> Result:
-    """Link/copy a checked file to the valid or rejected folder; a valid one that cannot go fails the step."""
+    """Put a checked file where it belongs; a valid one that cannot go fails the step.
+
+    In place, a valid file is already where it belongs, and a rejected one that cannot be moved out fails the
+    step too: left behind, it would reach the predictor.
+    """
     rel, ok, entry = result
+    if job.in_place:
+        if not ok:
+            try:
+                _files.move(os.path.join(job.src, rel), _rejected_path(job, rel), made)
+            except OSError as exc:
+                raise common.Fail(f"cannot move {rel} out to {job.rejected}: {exc.strerror}") from None
+        return result
     src = os.path.join(job.src, rel)
     try:
         if ok:
-            _place(src, os.path.join(job.valid, rel), made)
-        else:  # a rejected file named like the report keeps a distinct name
-            _place(src, os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel), made)
+            _files.link(src, os.path.join(job.valid, rel), made)
+        else:
+            _files.link(src, _rejected_path(job, rel), made)
     except OSError as exc:
         if ok:
             raise common.Fail(f"cannot place {rel} in {job.valid}: {exc.strerror}") from None
@@ -173,26 +164,6 @@ def place_file(job: Job, result: Result, made: Set[str]) -> Result:
         note = {"pointer": "", "rule": "R0", "message": f"not copied to the rejected folder: {exc.strerror}"}
         entry["warnings"] = [*entry.get("warnings", []), note]
     return rel, ok, entry
-
-
-def cores() -> int:
-    """CPUs this process may use: affinity, capped by the cgroup CPU quota (the pod's limit)."""
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    for quota_file, period_file in (
-        ("/sys/fs/cgroup/cpu.max", None),
-        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
-    ):
-        try:
-            with open(quota_file) as fh:
-                fields = fh.read().split()
-            if period_file:
-                with open(period_file) as fh:
-                    fields.append(fh.read().strip())
-            if fields[0] not in ("max", "-1"):
-                return max(1, min(count, math.ceil(int(fields[0]) / int(fields[1]))))
-        except (OSError, ValueError, IndexError):
-            continue
-    return max(1, count)
 
 
 SERIAL_SECONDS = 0.02  # work that fits in this stays in one process: a pool would cost more than it saves
@@ -217,12 +188,40 @@ def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")  # workers inherit the loaded modules: no re-import
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
-        # The workers check; this process links each finished chunk meanwhile: links into one folder
-        # serialize in the kernel anyway, and here they overlap the checks instead of contending.
-        for part in pool.map(partial(check_files, job), chunks):
-            results += [place_file(job, result, made) for result in part]
+    parts = (
+        _checked_with_pool(job, chunks, jobs, context)
+        if job.in_place
+        else _checked_by_pool(job, chunks, jobs, context)
+    )
+    for part in parts:
+        results += [place_file(job, result, made) for result in part]
     return results
+
+
+def _checked_by_pool(job: Job, chunks: List[List[str]], jobs: int, context: Any) -> Iterator[List[Result]]:
+    """Every chunk checked by a pool of ``jobs`` workers; this process places each finished chunk meanwhile.
+
+    Links into one folder serialize in the kernel anyway; here they overlap the checks instead of contending.
+    """
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
+        yield from pool.map(check_files, [job] * len(chunks), chunks)
+
+
+def _checked_with_pool(job: Job, chunks: List[List[str]], jobs: int, context: Any) -> Iterator[List[Result]]:
+    """Chunks checked by ``jobs - 1`` workers and by this process, which has next to nothing to place.
+
+    This process takes chunks from the back while the pool takes them from the front, until it meets one the
+    pool has started (a pending future can still be cancelled).
+    """
+    with ProcessPoolExecutor(max_workers=min(jobs - 1, len(chunks)), mp_context=context) as pool:
+        futures = [pool.submit(check_files, job, chunk) for chunk in chunks]
+        own: Dict[int, List[Result]] = {}
+        for index in range(len(chunks) - 1, -1, -1):
+            if not futures[index].cancel():
+                break
+            own[index] = check_files(job, chunks[index])
+        for index, future in enumerate(futures):
+            yield own[index] if index in own else future.result()
 
 
 def _policy(args: argparse.Namespace, failures: int, total: int) -> Tuple[bool, str]:
@@ -251,7 +250,9 @@ def _parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("kind", choices=("request", "response"), help="what the files are")
     add("src", metavar="SRC_DIR", help="folder to check (walked recursively)")
-    add("--valid", required=True, help="folder that receives the valid files")
+    add(
+        "--valid", required=True, help="folder that receives the valid files (SRC_DIR itself: check in place)"
+    )
     add("--rejected", required=True, help="folder that receives the rejected files and _report.json")
     add("--max-rejected", type=int, help="allow up to N rejected (or missing) files")
     add("--max-rejected-fraction", type=_fraction, help="allow up to this fraction of the files rejected")
@@ -298,6 +299,11 @@ def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry,
     return report, rules
 
 
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     prog = "validate-input" if args.kind == "request" else "validate-output"
@@ -315,11 +321,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         require_response_id=args.require_response_id,
     )
     requests = args.requests if args.kind == "response" else None
-    job = Job(args.kind, args.src, args.valid, args.rejected, profile, requests, args.require_matching_ids)
+    in_place = os.path.realpath(args.valid) == os.path.realpath(args.src)
+    job = Job(
+        args.kind, args.src, args.valid, args.rejected, profile, requests, args.require_matching_ids, in_place
+    )
+    if _inside(args.rejected, args.src):
+        raise common.Fail(f"the rejected folder {args.rejected} must not lie inside {args.src}")
     os.makedirs(args.valid, exist_ok=True)
     os.makedirs(args.rejected, exist_ok=True)
     files = common.walk_files(args.src)
-    results = run_checks(job, files, args.jobs or cores())
+    results = run_checks(job, files, args.jobs or _files.cores())
     missing: List[str] = []
     if requests is not None and args.require_one_per_request:
         present = set(files)

@@ -175,6 +175,6 @@ def bucket_of(store: Store) -> str:
 
 
 def check_input_interrupted(result: RunResult) -> None:
-    raw = result.rundir() / "volumes" / "odahu-raw-input"
+    raw = result.rundir() / "volumes" / "odahu-input"
     assert 0 < len(list(raw.iterdir())) < FILES, "the input sync was not interrupted"
     assert result.statuses()["user-container"] == "skipped"

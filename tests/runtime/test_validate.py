@@ -264,3 +264,88 @@ def test_runs_on_python_3_9(tmp_path: Path, flat_runtime: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "40 checked, 20 valid, 20 rejected (R18 x20) -> OK" in result.stdout
+
+
+def _in_place(tmp: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    src = str(tmp / "src")
+    result = run_program(
+        "validate", ["request", src, "--valid", src, "--rejected", str(tmp / "rejected"), *extra]
+    )
+    path = tmp / "rejected" / "_report.json"
+    return result, json.loads(path.read_text()) if path.exists() else {}
+
+
+def test_in_place_moves_only_the_rejected_out(tmp_path: Path) -> None:
+    files: dict[str, Any] = {"a.json": GOOD, "deep/b.json": GOOD, "deep/c.json": BAD, "n.txt": b"x"}
+    files["_report.json"] = BAD  # named like the report: kept under a distinct name
+    _write(tmp_path / "src", files)
+    before = {rel: (tmp_path / "src" / rel).stat().st_ino for rel in ("a.json", "deep/b.json")}
+    result, report = _in_place(tmp_path, "--max-rejected", "3")
+    assert result.returncode == 0, result.stderr
+    assert sorted(str(p.relative_to(tmp_path / "src")) for p in (tmp_path / "src").rglob("*.*")) == [
+        "a.json",
+        "deep/b.json",
+    ]
+    assert {rel: (tmp_path / "src" / rel).stat().st_ino for rel in before} == before, "valid files untouched"
+    rejected = tmp_path / "rejected"
+    assert (rejected / "deep/c.json").read_bytes() == json.dumps(BAD).encode()
+    assert (rejected / "n.txt").read_bytes() == b"x"
+    assert (rejected / "_report.json.file").read_bytes() == json.dumps(BAD).encode()
+    assert (report["checked"], report["valid"], report["rejected"]) == (5, 2, 3)
+    assert [entry["file"] for entry in report["files"]] == ["_report.json", "deep/c.json", "n.txt"]
+
+
+def test_in_place_gives_the_same_report_as_copying(tmp_path: Path) -> None:
+    files: dict[str, Any] = {f"d{i % 3}/f{i:02d}.json": BAD if i % 4 == 0 else GOOD for i in range(40)}
+    _write(tmp_path / "copy" / "src", files)
+    _write(tmp_path / "in-place" / "src", files)
+    _, copied = _validate(tmp_path / "copy", "request")
+    _, moved = _in_place(tmp_path / "in-place")
+    assert copied == moved
+    kept = sorted(
+        p.relative_to(tmp_path / "in-place" / "src") for p in (tmp_path / "in-place/src").rglob("*.json")
+    )
+    assert kept == sorted(
+        p.relative_to(tmp_path / "copy" / "valid") for p in (tmp_path / "copy/valid").rglob("*.json")
+    )
+
+
+def test_in_place_a_rejected_file_that_cannot_leave_fails_the_step(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD, "b.json": BAD})
+    (tmp_path / "rejected").mkdir()
+    (tmp_path / "rejected" / "b.json").mkdir()  # a folder where the file must go: the move cannot happen
+    (tmp_path / "rejected" / "b.json" / "x").write_text("")
+    result, _ = _in_place(tmp_path, "--max-rejected", "5")
+    assert result.returncode == 1
+    assert "cannot move b.json out to" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "src" / "b.json").exists(), "nothing is lost"
+
+
+def test_the_rejected_folder_may_not_lie_inside_the_source(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD})
+    src = str(tmp_path / "src")
+    result = run_program("validate", ["request", src, "--valid", src, "--rejected", f"{src}/rejected"])
+    assert result.returncode == 1
+    assert "must not lie inside" in result.stderr
+
+
+def test_in_place_in_parallel_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files: dict[str, Any] = {f"d{i % 5}/f{i:03d}.json": BAD if i % 13 == 0 else GOOD for i in range(400)}
+    _write(tmp_path / "one" / "src", files)
+    _write(tmp_path / "many" / "src", files)
+    _, serial = _in_place(tmp_path / "one", "--jobs", "1")
+    monkeypatch.setattr(validate, "SERIAL_SECONDS", 0.0)  # small work would stay in one process
+    monkeypatch.setattr(validate, "ProcessPoolExecutor", _CountedPool)
+    _CountedPool.started = 0
+    src, rejected = str(tmp_path / "many" / "src"), str(tmp_path / "many" / "rejected")
+    assert (
+        validate.main(["request", src, "--valid", src, "--rejected", rejected, "--jobs", "3", "--quiet"]) == 1
+    )
+    assert _CountedPool.started == 1
+    assert json.loads((tmp_path / "many" / "rejected" / "_report.json").read_text()) == serial
+    assert serial["rejected"] == 31
+    for folder in ("src", "rejected"):
+        one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one" / folder).rglob("*.json"))
+        many = sorted(p.relative_to(tmp_path / "many") for p in (tmp_path / "many" / folder).rglob("*.json"))
+        assert one == many

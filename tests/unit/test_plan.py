@@ -210,7 +210,7 @@ def test_run_time_values_never_inside_a_shell_string(planned: Plan) -> None:
     env = _env(sync)
     assert env["ODAHU_SOURCE_CONNECTION"].value == ParamRef("data-connection")
     assert env["ODAHU_SOURCE_PATH"].value == ParamRef("data-path")
-    assert env["ODAHU_DEST"].value == "/odahu/raw-input"
+    assert env["ODAHU_DEST"].value == "/odahu/input"
     output = _step(_run(planned, "multiplier"), "sync-output")
     dest = output.args[output.args.index("--dest") + 1]
     assert dest == Join((ParamRef("output-connection"), ":", ParamRef("output-path")))
