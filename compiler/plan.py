@@ -282,6 +282,11 @@ class _Planner:
             source=service.source,
         )
 
+    def single_webhook_trigger(self, service: Service) -> WebhookTrigger:
+        """A service of parallelism 1: its webhook creates a TaskRun, and refuses a body asking for shards."""
+        trigger = self.webhook_trigger(service)
+        return replace(trigger, interceptors=sharding.unsharded_interceptors(trigger.interceptors))
+
     def sharded_webhook_trigger(self, service: Service) -> WebhookTrigger:
         """A service of parallelism > 1: its webhook creates a PipelineRun; ``spec.parallelism`` may
         override the shard count."""
@@ -378,7 +383,9 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
         runs=tuple(planner.runs.values()),
         jobs=tuple(planner.job_run(j) for j in project.jobs if j.effective.parallelism == 1),
         triggers=tuple(
-            planner.sharded_webhook_trigger(s) if s.spec.parallelism > 1 else planner.webhook_trigger(s)
+            planner.sharded_webhook_trigger(s)
+            if s.spec.parallelism > 1
+            else planner.single_webhook_trigger(s)
             for s in with_webhook
         ),
         webhooks=tuple(planner.webhooks(ns, s.source) for ns, s in _first_by_namespace(with_webhook).items()),

@@ -218,6 +218,18 @@ def parallelism_filter() -> str:
     )
 
 
+def single_parallelism_filter() -> str:
+    """A service without a Pipeline runs one TaskRun: a body may say ``parallelism: 1``, and nothing more."""
+    p = PARALLELISM
+    return f"!has({p}) || (type({p}) == double && {p} == 1.0) || (type({p}) == int && {p} == 1)"
+
+
+def unsharded_interceptors(chain: tuple[Interceptor, ...]) -> tuple[Interceptor, ...]:
+    """The service's CEL interceptor, refusing a shard count it could not honour (rather than ignoring it)."""
+    *head, cel = chain
+    return (*head, replace(cel, filter=f"{cel.filter}\n&& ({single_parallelism_filter()})"))
+
+
 def sharded_interceptors(chain: tuple[Interceptor, ...], default: int) -> tuple[Interceptor, ...]:
     """The service's CEL interceptor, also checking ``spec.parallelism`` and binding the shard count."""
     *head, cel = chain

@@ -391,6 +391,16 @@ WEBHOOK_BODIES = [
         },
         ("", "data", "x/y", "data", ""),
     ),
+    (
+        {"inferenceServiceId": "multiplier", "parallelism": 1},
+        ("", "data", "batch/input", "data", "batch/output"),
+    ),
+    (
+        {"inferenceServiceId": "multiplier", "parallelism": 1.0},
+        ("", "data", "batch/input", "data", "batch/output"),
+    ),
+    ({"inferenceServiceId": "multiplier", "parallelism": 2}, None),  # one TaskRun cannot honour it
+    ({"inferenceServiceId": "multiplier", "parallelism": "1"}, None),
     ({"inferenceServiceId": "other"}, None),
     ({"inferenceServiceId": "multiplier", "dataSource": {"connection": "elsewhere"}}, None),
     ({"inferenceServiceId": "multiplier", "dataSource": {"path": "a/../b"}}, None),
