@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class Executor:
         verbose: bool = False,
         kill_grace: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.preparer = preparer
         self.rundir = rundir
@@ -92,6 +94,8 @@ class Executor:
         self.verbose = verbose
         self.kill_grace = kill_grace
         self.clock = clock
+        # Set from another thread (a sharded run's Ctrl-C reaches only the main thread): stop like Ctrl-C.
+        self.cancel = cancel or threading.Event()
         self.volume_kinds = {
             str(v["name"]): "emptyDir" if "emptyDir" in v else "other" for v in preparer.volumes
         }
@@ -105,8 +109,9 @@ class Executor:
         failed: StepRecord | None = None
         interrupted = False
         for index, (raw, record) in enumerate(zip(self.preparer.raw_steps, records, strict=True)):
-            if failed is not None or interrupted:
+            if failed is not None or interrupted or self.cancel.is_set():
                 record.status = "skipped"
+                interrupted = interrupted or (failed is None and self.cancel.is_set())
                 continue
             try:
                 self._run_step(index, len(names), raw, record, deadline)
@@ -195,6 +200,8 @@ class Executor:
                 while True:
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         return proc.wait(timeout=POLL_SECONDS), False
+                    if self.cancel.is_set():
+                        raise KeyboardInterrupt
                     now = self.clock()
                     if limit is not None and now >= limit:
                         self._stop(proc, launch)

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -33,7 +33,7 @@ from compiler.localrun.prepare import DEFAULT_TIMEOUT, seconds
 from compiler.localrun.progress import Progress
 from compiler.localrun.progress import format_duration as short_duration
 from compiler.localrun.rundir import RunDir
-from compiler.localrun.runner import RunOptions, _setup, failure_headline
+from compiler.localrun.runner import RunOptions, _setup, failure_headline, signals_interrupt
 from compiler.localrun.tekton import ParamValue, param_values, substitute
 from compiler.naming import LABEL_JOB
 from compiler.units import format_duration
@@ -115,6 +115,7 @@ class PipelineRunner:
         self.options = options
         self.out = out
         self.lock = threading.Lock()
+        self.cancel = threading.Event()  # Ctrl-C: every TaskRun stops its running step, none starts
         runs = [d for d in docs if d.get("kind") == "PipelineRun"]
         found = [r for r in runs if _name(r) == name]
         if not found:
@@ -203,7 +204,7 @@ class PipelineRunner:
         holder = RunDir(root)
         records: list[TaskRunRecord] = []
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        with holder.locked():
+        with holder.locked(), signals_interrupt():
             if root.exists():
                 if not (root / MARKER).exists():
                     raise LocalRunError(
@@ -220,19 +221,23 @@ class PipelineRunner:
             failed = False
             for task in tasks:
                 task_name = _tname(task)
-                if failed:
+                if failed or self.cancel.is_set():
                     records.append(TaskRunRecord(f"{self.name}-{task_name}", task_name, status="skipped"))
                     continue
                 missing = [t for t in task.get("runAfter") or [] if t not in done]
                 if missing:
                     raise LocalRunError(f"task {task_name} runs after {', '.join(missing)}, listed later")
-                ran = self._run_task(task, root, deadline)
+                try:
+                    ran = self._run_task(task, root, deadline)
+                except KeyboardInterrupt:  # between two steps, out of every step's reach
+                    self.cancel.set()
+                    ran = [TaskRunRecord(f"{self.name}-{task_name}", task_name, status="interrupted")]
                 records.extend(ran)
                 if all(r.status == "succeeded" for r in ran):
                     done.add(task_name)
                 else:
                     failed = True
-        report = PipelineReport(records, root)
+        report = PipelineReport(records, root, interrupted=self.cancel.is_set())
         self._report(report)
         return report
 
@@ -262,7 +267,14 @@ class PipelineRunner:
             one(0)
         elif combos:
             with ThreadPoolExecutor(max_workers=len(combos)) as pool:
-                list(pool.map(one, range(len(combos))))
+                futures = [pool.submit(one, index) for index in range(len(combos))]
+                try:
+                    wait(futures)
+                except KeyboardInterrupt:  # it reaches this thread only: the others stop on the event
+                    self.cancel.set()
+                    wait(futures)
+                for future in futures:
+                    future.result()
         results = records[0].results if len(records) == 1 else {}
         self._collect(task_name, definition, results)
         return records
@@ -305,6 +317,9 @@ class PipelineRunner:
         started = time.monotonic()
         stream = cast(TextIO, _Lines(self.out, prefix, self.lock))
         for attempt in range(retries + 1):
+            if self.cancel.is_set():
+                record.status, record.message = "interrupted", "Ctrl-C"
+                break
             record.attempts = attempt + 1
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -323,6 +338,10 @@ class PipelineRunner:
                 stream.write(f"{record.message}\n")
                 continue
             record.results = outcome.results
+            if outcome.interrupted:
+                self.cancel.set()
+                record.status, record.message = "interrupted", "Ctrl-C: the running step was stopped"
+                break
             if outcome.succeeded:
                 record.status, record.message = "succeeded", ""
                 break
@@ -339,7 +358,7 @@ class PipelineRunner:
         options = replace(self.options, uid=None)  # every TaskRun has its own uid
         with rundir.locked():
             rundir.reset()
-            executor, _ = _setup(docs, rundir, options, progress)
+            executor, _ = _setup(docs, rundir, options, progress, self.cancel)
             executor.preparer.replacements = executor.preparer.replacements.with_strings(
                 {"context.task.retry-count": str(attempt)}
             )
@@ -396,7 +415,7 @@ class PipelineRunner:
             ],
         }
         (report.root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        status = "succeeded" if report.succeeded else "failed"
+        status = "succeeded" if report.succeeded else "interrupted" if report.interrupted else "failed"
         self.out.write(f"\nrun {status}; run directory: {report.root}/\n")
         self.out.flush()
 

@@ -70,7 +70,7 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
     selected = select(docs, options.taskrun)
     rundir = RunDir((options.workdir / selected.name).absolute())
     progress = Progress(out, tty=options.tty)
-    with rundir.locked(), _signals_interrupt():
+    with rundir.locked(), signals_interrupt():
         rundir.reset()
         executor, masker = _setup(selected, rundir, options, progress)
         outcome = executor.run()
@@ -82,7 +82,7 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
 
 
 @contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
+def signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP stop the run as Ctrl-C does: the running step's processes are stopped too
     (they live in their own process group, which a signal to odahu-batch alone would not reach)."""
     if threading.current_thread() is not threading.main_thread():
@@ -101,7 +101,11 @@ def _signals_interrupt() -> Iterator[None]:
 
 
 def _setup(
-    docs: RunDocuments, rundir: RunDir, options: RunOptions, progress: Progress
+    docs: RunDocuments,
+    rundir: RunDir,
+    options: RunOptions,
+    progress: Progress,
+    cancel: threading.Event | None = None,
 ) -> tuple[Executor, Masker]:
     task_name = str((docs.task.get("metadata") or {}).get("name", docs.name))
     context = RunContext(docs.name, docs.namespace, options.uid or str(uuid.uuid4()), task_name)
@@ -127,7 +131,14 @@ def _setup(
         return launch_user(step) if step.is_user else host.launch(step)
 
     executor = Executor(
-        preparer, rundir, launcher, progress, masker, verbose=options.verbose, kill_grace=options.kill_grace
+        preparer,
+        rundir,
+        launcher,
+        progress,
+        masker,
+        verbose=options.verbose,
+        kill_grace=options.kill_grace,
+        cancel=cancel,
     )
     return executor, masker
 

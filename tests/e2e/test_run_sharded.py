@@ -4,6 +4,7 @@ parallel local processes, merge) against S3 servers on 127.0.0.1 (moto; rclone s
 from __future__ import annotations
 
 import json
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,17 @@ from tests.e2e.test_run_support import (
     EXAMPLE,
     Store,
     app_folder,
+    finish,
     job,
     json_files,
     odahu_run,
     request,
     s3_store,
     service,
+    start_run,
     write_specs,
 )
-from tests.support.servers import MotoS3Server, RcloneS3Server
+from tests.support.servers import MotoS3Server, RcloneS3Server, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -145,3 +148,51 @@ def test_a_second_s3_server_gives_the_same_outputs(tmp_path: Path, s3_server: Mo
             results.append((files, [e["sha256"] for e in manifest["outputs"]], manifest["shards"]))
     assert len(results[0][0]) == FILES
     assert results[0] == results[1]
+
+
+# A predictor that records its PID and then waits (bounded) to be stopped.
+SLOW = """\
+import os, time
+app = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(app, "pids", str(os.getpid())), "w") as fh:
+    fh.write(os.environ["ODAHU_MODEL_INPUT"])
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_ctrl_c_stops_every_shard(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    store = s3_store(s3_server)
+    seed(store, tmp_path)
+    app = app_folder(tmp_path, SLOW)
+    (app / "pids").mkdir()
+    specs = write_specs(tmp_path / "specs", [store], service(), [job(parallelism=2)])
+    log = tmp_path / "run.log"
+    proc = start_run(tmp_path, specs, log, app=app, secrets=store.secrets)
+    try:
+        wait_until(lambda: proc.poll() is not None or len(list((app / "pids").iterdir())) == 2, 120)
+        assert proc.poll() is None, log.read_text()
+        pids = [int(p.name) for p in (app / "pids").iterdir()]
+        assert all(_alive(pid) for pid in pids)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        result = finish(proc, log, tmp_path / "runs", timeout=60)
+    assert result.code == 130, result.out
+    assert "run interrupted" in result.out
+    wait_until(lambda: not any(_alive(pid) for pid in pids), 10)
+    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
+    statuses = sorted((r["task"], r["status"]) for r in summary["taskRuns"])
+    assert statuses == [
+        ("merge", "skipped"),
+        ("plan", "succeeded"),
+        ("shard", "interrupted"),
+        ("shard", "interrupted"),
+    ]
+    assert "_SUCCESS" not in store.files("output/req-1")
