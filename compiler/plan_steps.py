@@ -34,6 +34,8 @@ RCLONE_CONF = f"{CONFIG}/rclone.conf"
 RCLONE_BIN_DIR = f"{CONFIG}/bin"
 RCLONE_BIN = f"{RCLONE_BIN_DIR}/rclone"
 MODEL_META = f"{CONFIG}/model.json"
+# The valid requests' ids and requested outputs, from validate-input to validate-output (no second parse).
+REQUEST_FACTS = f"{CONFIG}/request-facts.json"
 REJECTED = n.MOUNT_PATHS[n.VOLUME_REJECTED]
 
 # No run-time value is ever part of this text: the connection and path arrive as env values.
@@ -251,9 +253,14 @@ class _Steps:
                 "--valid", _path(n.VOLUME_INPUT),
                 "--rejected", f"{REJECTED}/input",
                 "--summary", ResultPathRef(n.RESULT_INPUT_SUMMARY),
+                "--facts", REQUEST_FACTS,
                 *self.policy_args(response=False),
             ),
-            (_mount(n.VOLUME_INPUT, ro=False), _mount(n.VOLUME_REJECTED, ro=False)),
+            (
+                _mount(n.VOLUME_CONFIG, ro=False),
+                _mount(n.VOLUME_INPUT, ro=False),
+                _mount(n.VOLUME_REJECTED, ro=False),
+            ),
         )  # fmt: skip
 
     def log(self, name: str, kind: str, folder: str) -> Step:
@@ -312,10 +319,12 @@ class _Steps:
                 "--valid", _path(n.VOLUME_OUTPUT),
                 "--rejected", f"{REJECTED}/output",
                 "--requests", _path(n.VOLUME_INPUT),
+                "--request-facts", REQUEST_FACTS,
                 "--summary", ResultPathRef(n.RESULT_OUTPUT_SUMMARY),
                 *self.policy_args(response=True),
             ),
             (
+                _mount(n.VOLUME_CONFIG, ro=True),
                 _mount(n.VOLUME_RAW_OUTPUT, ro=True),
                 _mount(n.VOLUME_INPUT, ro=True),
                 _mount(n.VOLUME_OUTPUT, ro=False),

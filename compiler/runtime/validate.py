@@ -25,7 +25,6 @@ requested outputs missing from a response warned.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,16 +34,18 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Se
 
 try:
     from . import _common as common
-    from . import _files
+    from . import _files, _requests
     from .v2rules import Findings, Profile, check
 except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _files  # type: ignore[no-redef,import-not-found]
+    import _requests  # type: ignore[no-redef,import-not-found]
     from v2rules import Findings, Profile, check  # type: ignore[no-redef,import-not-found]
 
 REPORT = "_report.json"
 Entry = Dict[str, Any]
-Result = Tuple[str, bool, Optional[Entry]]
+# (relative path, valid?, report entry or None, a valid request's id and requested outputs or None)
+Result = Tuple[str, bool, Optional[Entry], Optional[_requests.Facts]]
 
 
 class Job(NamedTuple):
@@ -56,44 +57,7 @@ class Job(NamedTuple):
     requests: Optional[str]
     matching_ids: bool
     in_place: bool = False
-
-
-def _request_facts(path: str) -> Tuple[Optional[str], List[str]]:
-    """The request's id and requested output names (parsed only when the bytes can hold them)."""
-    raw = _files.read_bytes(path)
-    if b'"id"' not in raw and b'"outputs"' not in raw and b"\\u" not in raw:
-        return None, []
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None, []
-    if not isinstance(doc, dict):
-        return None, []
-    rid, outs = doc.get("id"), doc.get("outputs")
-    names = (
-        [o["name"] for o in outs if isinstance(o, dict) and isinstance(o.get("name"), str)]
-        if isinstance(outs, list)
-        else []
-    )
-    return rid if isinstance(rid, str) else None, names
-
-
-def _cross(job: Job, rel: str, doc: Dict[str, Any], found: Findings) -> None:
-    """R23 (and A21): the response against the request of the same relative path."""
-    path = os.path.join(job.requests or "", rel)
-    if not os.path.isfile(path):
-        found.warn("", "R23", "no request file of the same name")
-        return
-    if not job.matching_ids:
-        return
-    rid, requested = _request_facts(path)
-    if rid is not None and doc.get("id") != rid:
-        found.error("/id", "R23", f"id {doc.get('id')!r} does not match the request's id {rid!r}")
-    outputs = doc.get("outputs")
-    produced = {o.get("name") for o in outputs if isinstance(o, dict)} if isinstance(outputs, list) else set()
-    missing = [name for name in requested if name not in produced]
-    if missing:
-        found.warn("/outputs", "R23", f"requested outputs not in the response: {', '.join(missing)} (A21)")
+    facts: Optional[str] = None  # (responses) the requests' facts file that validate-input wrote
 
 
 def _entry(found: Findings) -> Entry:
@@ -110,7 +74,7 @@ def _entry(found: Findings) -> Entry:
 
 
 def check_one(job: Job, rel: str) -> Result:
-    """(rel, valid?, report entry or None) of one file."""
+    """The Result of one file."""
     if rel.endswith(".json") or rel.lower().endswith(".json"):
         try:
             raw = _files.read_bytes(os.path.join(job.src, rel))
@@ -120,11 +84,15 @@ def check_one(job: Job, rel: str) -> Result:
         else:
             found, doc = check(raw, job.kind, job.profile)
             if job.requests is not None and isinstance(doc, dict):
-                _cross(job, rel, doc, found)
+                _requests.cross(job.requests, job.facts, job.matching_ids, rel, doc, found)
+            elif job.kind == "request" and not found.errors:
+                facts = _requests.facts_of(doc)
+                entry = _entry(found) if found.warnings else None
+                return rel, True, entry, facts if facts != _requests.NO_FACTS else None
     else:
         found = Findings()
         found.error("", "R0", "not a .json file")
-    return rel, not found.errors, _entry(found) if found.errors or found.warnings else None
+    return rel, not found.errors, _entry(found) if found.errors or found.warnings else None, None
 
 
 def check_files(job: Job, rels: List[str]) -> List[Result]:
@@ -143,7 +111,7 @@ def place_file(job: Job, result: Result, made: Set[str]) -> Result:
     In place, a valid file is already where it belongs, and a rejected one that cannot be moved out fails the
     step too: left behind, it would reach the predictor.
     """
-    rel, ok, entry = result
+    rel, ok, entry, facts = result
     if job.in_place:
         if not ok:
             try:
@@ -163,7 +131,7 @@ def place_file(job: Job, result: Result, made: Set[str]) -> Result:
         entry = dict(entry or {})
         note = {"pointer": "", "rule": "R0", "message": f"not copied to the rejected folder: {exc.strerror}"}
         entry["warnings"] = [*entry.get("warnings", []), note]
-    return rel, ok, entry
+    return rel, ok, entry, facts
 
 
 SERIAL_SECONDS = 0.02  # work that fits in this stays in one process: a pool would cost more than it saves
@@ -257,6 +225,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--max-rejected", type=int, help="allow up to N rejected (or missing) files")
     add("--max-rejected-fraction", type=_fraction, help="allow up to this fraction of the files rejected")
     add("--requests", help="(response) folder of the requests, for the cross-file checks")
+    add("--facts", help="(request) write each valid request's id and requested outputs to this file")
+    add("--request-facts", help="(response) the --facts file of the requests, read instead of each request")
     add("--require-one-per-request", action="store_true", help="every request needs a response (R23)")
     add("--require-matching-ids", action="store_true", help="a response carries its request's id (R23)")
     add("--summary", help="write {checked, valid, rejected, missing} as compact JSON to this file")
@@ -283,13 +253,13 @@ def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry,
     rejected: List[Entry] = []
     warned: List[Entry] = []
     rules: Counter[str] = Counter()
-    for rel, ok, entry in results:
+    for rel, ok, entry, _ in results:
         if not ok and entry is not None:
             rejected.append({"file": rel, **entry})
             rules.update({err["rule"] for err in entry["errors"]})
         elif entry is not None:
             warned.append({"file": rel, **entry})
-    valid = sum(1 for _, ok, _ in results if ok)
+    valid = sum(1 for result in results if result[1])
     report: Entry = {"kind": job.kind, "checked": len(results), "valid": valid, "rejected": len(rejected)}
     report["files"] = rejected
     if warned:
@@ -322,8 +292,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     requests = args.requests if args.kind == "response" else None
     in_place = os.path.realpath(args.valid) == os.path.realpath(args.src)
+    facts = args.request_facts if args.kind == "response" else None
+    if facts is not None and not os.path.isfile(facts):
+        raise common.Fail(
+            f"the requests' facts file {facts} does not exist (validate-input --facts writes it)"
+        )
     job = Job(
-        args.kind, args.src, args.valid, args.rejected, profile, requests, args.require_matching_ids, in_place
+        args.kind,
+        args.src,
+        args.valid,
+        args.rejected,
+        profile,
+        requests,
+        args.require_matching_ids,
+        in_place,
+        facts,
     )
     if _inside(args.rejected, args.src):
         raise common.Fail(f"the rejected folder {args.rejected} must not lie inside {args.src}")
@@ -339,6 +322,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     passed, policy = _policy(args, report["rejected"] + len(missing), len(results) + len(missing))
     report["policy"] = {"passed": passed, "rule": policy}
     common.write_json(os.path.join(args.rejected, REPORT), report)
+    if args.facts and args.kind == "request":
+        known = {rel: [found[0], found[1]] for rel, ok, _, found in results if ok and found is not None}
+        common.write_json(args.facts, known, indent=None)
     counts = {k: report[k] for k in ("checked", "valid", "rejected")}
     counts["missing"] = len(missing)
     if args.summary:

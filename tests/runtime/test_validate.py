@@ -195,6 +195,59 @@ def test_responses_against_requests(tmp_path: Path) -> None:
     assert allowed.returncode == 0
 
 
+def test_facts_of_the_requests_replace_reading_them_again(tmp_path: Path) -> None:
+    requests = {
+        "one.json": {**GOOD, "id": "r1"},
+        "two.json": {**GOOD, "id": "r2"},
+        "sub/three.json": {**GOOD, "id": "r3", "outputs": [{"name": "y"}, {"name": "z"}]},
+        "four.json": {"inputs": GOOD["inputs"]},
+        "bad.json": {**BAD, "id": "rb"},
+    }
+    _write(tmp_path / "requests", requests)
+    facts = tmp_path / "config" / "facts.json"
+    src = str(tmp_path / "requests")
+    checked = run_program(
+        "validate",
+        ["request", src, "--valid", src, "--rejected", str(tmp_path / "rejected-in"), "--facts", str(facts),
+         "--max-rejected", "1"],
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    # only valid requests, and only those with an id or requested outputs
+    assert json.loads(facts.read_text()) == {
+        "one.json": ["r1", []],
+        "sub/three.json": ["r3", ["y", "z"]],
+        "two.json": ["r2", []],
+    }
+    responses = {
+        "one.json": _response("r1"),
+        "two.json": _response("WRONG"),
+        "sub/three.json": _response("r3"),
+        "four.json": _response(None),
+        "extra.json": _response("x"),
+    }
+    cross = ["--requests", src, "--require-one-per-request", "--require-matching-ids"]
+    reports = []
+    for label, extra in (("read", []), ("facts", ["--request-facts", str(facts)])):
+        _write(tmp_path / label / "src", responses)
+        result, report = _validate(tmp_path / label, "response", *cross, *extra)
+        assert result.returncode == 1
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert [f["file"] for f in reports[1]["files"]] == ["two.json"]
+    warned = {w["file"]: w["warnings"][0]["message"] for w in reports[1]["warnings"]}
+    assert "z (A21)" in warned["sub/three.json"]
+
+
+def test_a_missing_facts_file_is_an_error(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": _response("r1")})
+    result, _ = _validate(
+        tmp_path, "response", "--requests", str(tmp_path), "--request-facts", "/nowhere.json"
+    )
+    assert result.returncode == 1
+    assert "facts file /nowhere.json does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_parallel_gives_the_same_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
