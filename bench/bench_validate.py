@@ -3,7 +3,7 @@
 Two data sets are generated into a temp dir: 40 requests of ~5 MB (one flat FP32 tensor each) and 10,000 small
 requests. Measured for each, in interleaved rounds (best time kept): the floor (``json.load`` of every file,
 one process); the checks alone (read + parse + every rule, one process); the program as validate-input runs
-it, in place (walk + checks + report), with one process and with the machine's cores; and, for comparison,
+it, in place (walk + checks + report + facts), with one process and with the machine's cores; and, for comparison,
 the form that links each valid file into another folder (as validate-output does), with the links alone.
 Prints files/s, MB/s and the ratios to the floor.
 
@@ -91,6 +91,8 @@ def bench(name: str, src: str, work: str, repeat: int, cores: int) -> None:
 
     def program(jobs: int, into: str) -> Callable[[], None]:
         args = ["request", src, "--valid", into, "--rejected", rejected, "--jobs", str(jobs), "--quiet"]
+        if into == src:  # as validate-input runs: it also keeps the requests' facts for validate-output
+            args += ["--facts", os.path.join(rejected, "facts.json")]
         return lambda: _quiet(lambda: validate.main(args))
 
     measures: list[tuple[str, Callable[[], None]]] = [

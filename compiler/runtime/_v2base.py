@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Dict, Iterator, List, NamedTuple, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 MAX_ISSUES = 20
 U64 = (1 << 64) - 1
@@ -124,6 +124,52 @@ _DECODERS = {
     False: json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_refuse_constant),
     True: json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_token),
 }
+
+
+def int_value(value: Any, ptr: str, rule: str, what: str, found: Findings, profile: Profile) -> Optional[int]:
+    """An integer given as a JSON integer, or as an exactly integral float (A6, warned); else None."""
+    kind = type(value)
+    if kind is int:
+        return int(value)
+    if kind is float and value.is_integer() and not profile.strict_integers:
+        found.warn(ptr, rule, f"{what} {value!r} written as a float (A6)")
+        return int(value)
+    found.error(ptr, rule, f"{what} {show(value)} is not a JSON integer")
+    return None
+
+
+def parameters(params: Any, ptr: str, found: Findings, profile: Profile, relaxed: bool) -> Dict[str, Any]:
+    if not isinstance(params, dict):
+        found.error(ptr, "R21", "parameters must be an object")
+        return {}
+    for key, value in params.items():
+        kptr = ptr + "/" + esc(key)
+        kind = type(value)
+        if kind not in (str, int, float, bool) and not relaxed:
+            found.error(kptr, "R21", f"parameter value {show(value)} is not a string, number or boolean")
+            continue
+        want = EXTENSIONS.get(key)
+        if key.startswith("triton_"):
+            found.warn(kptr, "R22", f"parameter {key!r} uses the prefix Triton reserves")
+        if want is None:
+            continue
+        if want == "bool" and kind is not bool:
+            found.error(kptr, "R22", f"{key} must be a boolean")
+        elif want == "str" and kind is not str:
+            found.error(kptr, "R22", f"{key} must be a string")
+        elif want.endswith("uint") and not (want.startswith("str") and kind is str):
+            number = int_value(value, kptr, "R22", key, found, profile)
+            if number is not None and not 0 <= number <= U64:
+                found.error(kptr, "R22", f"{key} {number} is outside [0, 2^64-1]")
+    return params
+
+
+def unknown(obj: Dict[str, Any], known: FrozenSet[str], ptr: str, found: Findings) -> None:
+    if obj.keys() <= known:
+        return
+    for key in obj:
+        if key not in known:
+            found.warn(ptr + "/" + esc(key), "R24", f"unknown member {key!r} ignored")
 
 
 def esc(key: str) -> str:

@@ -23,54 +23,6 @@ except ImportError:  # run as a plain file next to its siblings
 __all__ = ["Findings", "Profile", "check"]
 
 
-def _int_value(
-    value: Any, ptr: str, rule: str, what: str, found: Findings, profile: Profile
-) -> Optional[int]:
-    """An integer given as a JSON integer, or as an exactly integral float (A6, warned); else None."""
-    kind = type(value)
-    if kind is int:
-        return int(value)
-    if kind is float and value.is_integer() and not profile.strict_integers:
-        found.warn(ptr, rule, f"{what} {value!r} written as a float (A6)")
-        return int(value)
-    found.error(ptr, rule, f"{what} {base.show(value)} is not a JSON integer")
-    return None
-
-
-def _parameters(params: Any, ptr: str, found: Findings, profile: Profile, relaxed: bool) -> Dict[str, Any]:
-    if not isinstance(params, dict):
-        found.error(ptr, "R21", "parameters must be an object")
-        return {}
-    for key, value in params.items():
-        kptr = ptr + "/" + base.esc(key)
-        kind = type(value)
-        if kind not in (str, int, float, bool) and not relaxed:
-            found.error(kptr, "R21", f"parameter value {base.show(value)} is not a string, number or boolean")
-            continue
-        want = base.EXTENSIONS.get(key)
-        if key.startswith("triton_"):
-            found.warn(kptr, "R22", f"parameter {key!r} uses the prefix Triton reserves")
-        if want is None:
-            continue
-        if want == "bool" and kind is not bool:
-            found.error(kptr, "R22", f"{key} must be a boolean")
-        elif want == "str" and kind is not str:
-            found.error(kptr, "R22", f"{key} must be a string")
-        elif want.endswith("uint") and not (want.startswith("str") and kind is str):
-            number = _int_value(value, kptr, "R22", key, found, profile)
-            if number is not None and not 0 <= number <= base.U64:
-                found.error(kptr, "R22", f"{key} {number} is outside [0, 2^64-1]")
-    return params
-
-
-def _unknown(obj: Dict[str, Any], known: FrozenSet[str], ptr: str, found: Findings) -> None:
-    if obj.keys() <= known:
-        return
-    for key in obj:
-        if key not in known:
-            found.warn(ptr + "/" + base.esc(key), "R24", f"unknown member {key!r} ignored")
-
-
 def _shape(shape: Any, ptr: str, found: Findings, profile: Profile) -> Optional[List[int]]:
     if (
         type(shape) is list
@@ -83,7 +35,7 @@ def _shape(shape: Any, ptr: str, found: Findings, profile: Profile) -> Optional[
         return None
     dims: List[int] = []
     for i, dim in enumerate(shape):
-        value = _int_value(dim, f"{ptr}/{i}", "R12", "dimension", found, profile)
+        value = base.int_value(dim, f"{ptr}/{i}", "R12", "dimension", found, profile)
         if value is None:
             return None
         if not 0 <= value <= base.U64:
@@ -288,7 +240,7 @@ def _tensor(
         shape = _shape(tensor["shape"], ptr + "/shape", found, profile)
     outside: List[str] = []
     if "parameters" in tensor:
-        params = _parameters(tensor["parameters"], ptr + "/parameters", found, profile, relaxed)
+        params = base.parameters(tensor["parameters"], ptr + "/parameters", found, profile, relaxed)
         outside = [key for key in base.OUT_OF_FILE if key in params]
     if "data" in tensor:
         for key in outside:
@@ -304,7 +256,43 @@ def _tensor(
         )
     else:
         found.error(ptr + "/data", "R13", "data is required")
-    _unknown(tensor, base.TENSOR_KEYS, ptr, found)
+    base.unknown(tensor, base.TENSOR_KEYS, ptr, found)
+
+
+def _plain_tensor(tensor: Any, names: Set[str], profile: Profile) -> bool:
+    """True for a tensor the full checks would pass without a finding; it then takes its name.
+
+    Most tensors are plain: known keys, no parameters, a shape of integers, data in the natural nesting, all
+    in range. This decides those with a few whole-list operations and builds no pointer; anything else
+    (False) goes through ``_tensor``, which finds and reports whatever is wrong.
+    """
+    if type(tensor) is not dict or not tensor.keys() <= _PLAIN_KEYS or "data" not in tensor:
+        return False
+    name, dtype, shape, data = tensor.get("name"), tensor.get("datatype"), tensor.get("shape"), tensor["data"]
+    if type(name) is not str or name in names or type(dtype) is not str or type(data) is not list:
+        return False
+    if dtype not in _PLAIN_DATATYPES:
+        return False
+    if not (type(shape) is list and set(map(type, shape)) <= _INT):
+        return False
+    if shape and not 0 <= min(shape) <= max(shape) <= base.U64:
+        return False
+    leaves, types = data, set(map(type, data))
+    if list in types:
+        flat = _levels(data, types, "", Findings(), profile)
+        if flat is None or flat[2] != shape:
+            return False
+        leaves, types, _ = flat
+    if math.prod(shape) != len(leaves):
+        return False
+    if not (types <= _allowed(dtype, profile) and _in_range_fast(dtype, leaves, types)):
+        return False
+    names.add(name)
+    return True
+
+
+_PLAIN_KEYS = base.TENSOR_KEYS - {"parameters"}
+_PLAIN_DATATYPES = base.DATATYPES - {"FP16"}  # FP16 as JSON numbers is always warned (A2)
 
 
 def _tensors(
@@ -318,14 +306,15 @@ def _tensors(
         found.warn("/" + key, rule, f"{key} is empty (A10)")
     names: Set[str] = set()
     for i, tensor in enumerate(tensors):
-        _tensor(tensor, f"/{key}/{i}", rule, names, found, profile, relaxed)
+        if not _plain_tensor(tensor, names, profile):
+            _tensor(tensor, f"/{key}/{i}", rule, names, found, profile, relaxed)
 
 
 def _request(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
     if "id" in doc and not isinstance(doc["id"], str):
         found.error("/id", "R4", f"id {base.show(doc['id'])} is not a string (A15)")
     if "parameters" in doc:
-        _parameters(doc["parameters"], "/parameters", found, profile, False)
+        base.parameters(doc["parameters"], "/parameters", found, profile, False)
     _tensors(doc, "inputs", "R3", found, profile, False)
     if "outputs" in doc:
         outputs = doc["outputs"]
@@ -342,9 +331,9 @@ def _request(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
                 found.error(ptr + "/name", "R5", f"output {out['name']!r} requested twice (A3)")
             names.add(out["name"])
             if "parameters" in out:
-                _parameters(out["parameters"], ptr + "/parameters", found, profile, False)
-            _unknown(out, base.REQUESTED_OUTPUT_KEYS, ptr, found)
-    _unknown(doc, base.REQUEST_KEYS, "", found)
+                base.parameters(out["parameters"], ptr + "/parameters", found, profile, False)
+            base.unknown(out, base.REQUESTED_OUTPUT_KEYS, ptr, found)
+    base.unknown(doc, base.REQUEST_KEYS, "", found)
 
 
 def _response(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
@@ -360,9 +349,9 @@ def _response(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
     elif "id" not in doc and profile.require_response_id:
         found.error("/id", "R8", "id is required by this profile (A8)")
     if "parameters" in doc:
-        _parameters(doc["parameters"], "/parameters", found, profile, relaxed)
+        base.parameters(doc["parameters"], "/parameters", found, profile, relaxed)
     _tensors(doc, "outputs", "R9", found, profile, relaxed)
-    _unknown(doc, base.RESPONSE_KEYS, "", found)
+    base.unknown(doc, base.RESPONSE_KEYS, "", found)
 
 
 def check(raw: bytes, kind: str, profile: Profile) -> Tuple[Findings, Any]:

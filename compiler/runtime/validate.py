@@ -77,7 +77,7 @@ def check_one(job: Job, rel: str) -> Result:
     """The Result of one file."""
     if rel.endswith(".json") or rel.lower().endswith(".json"):
         try:
-            raw = _files.read_bytes(os.path.join(job.src, rel))
+            raw = _files.read_bytes(job.src + os.sep + rel)  # src has no trailing separator (main)
         except OSError as exc:
             found = Findings()
             found.error("", "R1", f"cannot read the file: {exc.strerror}")
@@ -292,6 +292,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     requests = args.requests if args.kind == "response" else None
     in_place = os.path.realpath(args.valid) == os.path.realpath(args.src)
+    args.src = args.src.rstrip(os.sep) or os.sep
     facts = args.request_facts if args.kind == "response" else None
     if facts is not None and not os.path.isfile(facts):
         raise common.Fail(

@@ -7,7 +7,10 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from compiler.runtime import v2rules
 from compiler.runtime.v2rules import Profile, check
 
 Doc = Any  # bytes, or a value json.dumps turns into the file
@@ -352,3 +355,86 @@ def test_max_depth_option() -> None:
     doc = req(t("FP32", [1, 1, 1], [[[1.0]]]))
     assert rules(doc, profile=Profile(max_depth=2)) == ["R14"]
     assert rules(doc, profile=Profile(max_depth=3)) == []
+
+
+# --- the plain-tensor fast path decides exactly as the full checks --------------------------------------
+
+_scalars = st.one_of(
+    st.integers(-(2**65), 2**65),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.sampled_from([0.5, 7.0, -1.0, 1e39, 255, 256, -129, 2**63, 2**64]),
+    st.booleans(),
+    st.text(max_size=3),
+    st.none(),
+)
+_data = st.recursive(
+    st.lists(_scalars, max_size=6), lambda inner: st.lists(inner, min_size=0, max_size=3), max_leaves=12
+)
+_shapes = st.one_of(
+    st.lists(st.integers(-1, 4), max_size=3),
+    st.just([2, 2]),
+    st.lists(st.sampled_from([1, 2.0, "2", True, 2**65]), max_size=2),
+    st.sampled_from([None, 3, "x"]),
+)
+_DATATYPES = st.sampled_from(
+    ["BOOL", "BYTES", "INT8", "UINT8", "INT64", "UINT64", "FP16", "FP32", "FP64", "BF16", "X"]
+)
+
+
+@st.composite
+def _shaped(draw: st.DrawFn) -> dict[str, Any]:
+    """A tensor whose data has its shape's natural nesting (or is flat): mostly plain, or nearly."""
+    shape = draw(st.lists(st.integers(0, 3), max_size=3))
+    values = draw(
+        st.lists(
+            st.one_of(st.integers(-3, 300), _scalars), min_size=math.prod(shape), max_size=math.prod(shape)
+        )
+    )
+    data: Any = values
+    if draw(st.booleans()):
+        for size in reversed(shape[1:]):
+            data = [data[i : i + size] for i in range(0, len(data), size)] if size else [[] for _ in range(0)]
+    return {
+        "name": draw(st.sampled_from(["x", "y"])),
+        "shape": shape,
+        "datatype": draw(_DATATYPES),
+        "data": data,
+    }
+
+
+_tensors = st.fixed_dictionaries(
+    {"name": st.sampled_from(["x", "y", 3]), "shape": _shapes, "datatype": _DATATYPES, "data": _data},
+    optional={"parameters": st.sampled_from([{}, {"binary_data_size": 4}, []]), "extra": st.just(1)},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tensors=st.lists(st.one_of(_tensors, _shaped()), min_size=1, max_size=3),
+    kind=st.sampled_from(["request", "response"]),
+    strict=st.booleans(),
+)
+def test_the_fast_path_finds_what_the_full_checks_find(
+    tensors: list[dict[str, Any]], kind: str, strict: bool
+) -> None:
+    key = "inputs" if kind == "request" else "outputs"
+    raw = json.dumps({"model_name": "m", key: tensors}).encode()
+    profile = Profile(strict_integers=strict)
+    fast, _ = check(raw, kind, profile)
+    saved = v2rules._plain_tensor
+    v2rules._plain_tensor = lambda tensor, names, profile: False
+    try:
+        full, _ = check(raw, kind, profile)
+    finally:
+        v2rules._plain_tensor = saved
+    assert (fast.errors, fast.warnings) == (full.errors, full.warnings)
+
+
+def test_plain_tensors_take_the_fast_path() -> None:
+    names: set[str] = set()
+    plain = {"name": "x", "shape": [2, 2], "datatype": "INT8", "data": [[1, 2], [3, 4]]}
+    assert v2rules._plain_tensor(plain, names, Profile())
+    assert names == {"x"}
+    assert not v2rules._plain_tensor(plain, names, Profile()), "a second x is for the full checks (A3)"
+    assert not v2rules._plain_tensor({**plain, "datatype": "FP16"}, set(), Profile())
+    assert not v2rules._plain_tensor({**plain, "data": [1, 2, 3, 4], "shape": [3]}, set(), Profile())
