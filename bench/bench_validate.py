@@ -2,10 +2,10 @@
 
 Two data sets are generated into a temp dir: 40 requests of ~5 MB (one flat FP32 tensor each) and 10,000 small
 requests. Measured for each, in interleaved rounds (best time kept): the floor (``json.load`` of every file,
-one process); the checks alone (read + parse + every rule, one process); the program as validate-input runs
-it, in place (walk + checks + report + facts), with one process and with the machine's cores; and, for comparison,
-the form that links each valid file into another folder (as validate-output does), with the links alone.
-Prints files/s, MB/s and the ratios to the floor.
+one process); the checks alone (read + parse + every rule, one process); the program as validate-input
+runs it, in place (walk + checks + report + facts), with one process and with the machine's cores; and, for
+comparison, the form that links each valid file into another folder (as validate-output does), with the
+links alone. Prints files/s, MB/s and the ratios to the floor.
 
 Run: python bench/bench_validate.py [--repeat N] [--big N] [--small N]
 """
