@@ -87,16 +87,16 @@ class Run:
         work = self.tmp / f"shard-{shard}"
         lists = f"data:out/{self.rid}/_shards/{shard}/files.txt"
         self.rclone("copyto", lists, work / "files.txt")
-        self.rclone("copy", "--files-from-raw", work / "files.txt", "data:in", work / "raw-input")
+        self.rclone("copy", "--files-from-raw", work / "files.txt", "data:in", work / "input")
         return work
 
     def process(self, shard: int) -> Path:
         """sync-data, validate-input, the predictor (one response per request), validate-output."""
         work = self.download(shard)
-        raw, valid, rejected = work / "raw-input", work / "input", work / "rejected"
-        raw.mkdir(exist_ok=True)
+        valid, rejected = work / "input", work / "rejected"  # the input is checked in place, as the Task does
+        valid.mkdir(exist_ok=True)
         policy = ["--max-rejected", "100", "--jobs", "1", "--quiet"]
-        args = ["request", str(raw), "--valid", str(valid), "--rejected", str(rejected / "input")]
+        args = ["request", str(valid), "--valid", str(valid), "--rejected", str(rejected / "input")]
         checked = run_program("validate", [*args, *policy])
         assert checked.returncode == 0, checked.stderr
         for rel in walk_files(str(valid)):
@@ -209,11 +209,11 @@ def test_every_input_reaches_exactly_one_shard(run: Run, shards: int) -> None:
     seen: Counter[str] = Counter()
     for shard in range(shards):
         work = run.download(shard)
-        got = walk_files(str(work / "raw-input"))
+        got = walk_files(str(work / "input"))
         listed = (run.folder / "_shards" / str(shard) / "files.txt").read_bytes()
         assert listed == "".join(f"{name}\n" for name in got).encode()  # sorted, one a line, LF
         for name in got:
-            assert (work / "raw-input" / name).read_bytes() == inputs[name]
+            assert (work / "input" / name).read_bytes() == inputs[name]
         seen.update(got)
     assert seen == Counter(list(inputs))  # the union is the input, and every file came exactly once
     empty = [i for i in range(shards) if not (run.folder / "_shards" / str(i) / "files.txt").read_bytes()]
@@ -227,7 +227,7 @@ def test_an_empty_input_gives_empty_shards(run: Run) -> None:
     assert planned.returncode == 0, planned.stderr
     for shard in range(3):
         assert (run.folder / "_shards" / str(shard) / "files.txt").read_bytes() == b""
-        assert walk_files(str(run.download(shard) / "raw-input")) == []
+        assert walk_files(str(run.download(shard) / "input")) == []
     assert run.partition()["files"] == {}
 
 
