@@ -8,12 +8,17 @@ import shutil
 from typing import Set
 
 
-def link(src: str, dst: str, made: Set[str]) -> None:
-    """Put the file unchanged at dst: a hard link when the file system allows it, else a copy."""
+def _folder_of(dst: str, made: Set[str]) -> None:
+    """Make dst's folder once per run (``made`` remembers the ones already there)."""
     folder = os.path.dirname(dst)
     if folder not in made:
         os.makedirs(folder, exist_ok=True)
         made.add(folder)
+
+
+def link(src: str, dst: str, made: Set[str]) -> None:
+    """Put the file unchanged at dst: a hard link when the file system allows it, else a copy."""
+    _folder_of(dst, made)
     try:
         os.link(src, dst)
     except FileExistsError:
@@ -39,10 +44,7 @@ def read_bytes(path: str) -> bytes:
 
 def move(src: str, dst: str, made: Set[str]) -> None:
     """Move the file to dst: a rename, else (another volume) a copy that is complete before the unlink."""
-    folder = os.path.dirname(dst)
-    if folder not in made:
-        os.makedirs(folder, exist_ok=True)
-        made.add(folder)
+    _folder_of(dst, made)
     try:
         os.replace(src, dst)
     except OSError:
