@@ -25,9 +25,11 @@ NO_FACTS: Facts = (None, [])
 
 def facts_of(doc: Any) -> Facts:
     """The id and requested output names of a parsed request."""
-    if not isinstance(doc, dict):
+    if type(doc) is not dict:
         return NO_FACTS
     rid, outs = doc.get("id"), doc.get("outputs")
+    if outs is None:
+        return rid if type(rid) is str else None, []
     names = (
         [o["name"] for o in outs if isinstance(o, dict) and isinstance(o.get("name"), str)]
         if isinstance(outs, list)
