@@ -11,8 +11,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import IO, Callable, Dict, List, Optional, Sequence
 
 RCLONE_FLAGS = ["--retries", "3", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "30s"]
 
@@ -110,14 +111,50 @@ class Rclone:
         if left <= 0:
             raise Fail(f"{step}: out of time before it started")
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=left, check=False)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except FileNotFoundError:
             raise Fail(f"{step}: rclone binary {self.binary!r} not found") from None
-        except subprocess.TimeoutExpired:
-            raise Fail(f"{step}: rclone did not finish within the time limit") from None
+        # rclone's errors reach the step's log as they happen (a stalled upload that retries shows why),
+        # redacted; the last one also names the failure. A call that may fail on purpose (a probe for an
+        # object that need not exist) keeps them to itself.
+        errors: List[str] = []
+        show = tuple(ok_codes) == (0,)
+        pump = threading.Thread(
+            target=_pass_on, args=(proc.stderr, step if show else None, errors), daemon=True
+        )
+        pump.start()
+        expired = threading.Event()
+
+        def stop() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(left, stop)
+        timer.start()
+        with proc:  # closes both pipes, whatever happens
+            try:
+                assert proc.stdout is not None
+                out = proc.stdout.read()
+                proc.wait()
+            finally:
+                timer.cancel()
+                pump.join()
+        if expired.is_set():
+            raise Fail(f"{step}: rclone did not finish within the time limit")
         if proc.returncode not in ok_codes:
-            raise Fail(f"{step}: rclone exited {proc.returncode}: {last_error(proc.stderr)}")
-        return proc.stdout
+            raise Fail(f"{step}: rclone exited {proc.returncode}: {last_error(''.join(errors))}")
+        return out
+
+
+def _pass_on(stream: Optional[IO[str]], step: Optional[str], lines: List[str]) -> None:
+    """Keep rclone's stderr lines and print each (URL queries redacted) under the step's name, if given."""
+    if stream is None:
+        return
+    for line in stream:
+        lines.append(line)
+        text = line.strip()
+        if step is not None and text and "Config file" not in text:
+            print(f"{step}: rclone: {redact(text)}", file=sys.stderr, flush=True)
 
 
 _URL_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
@@ -128,4 +165,9 @@ def last_error(stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and "Config file" not in ln]
     found = next((ln for ln in reversed(lines) if "ERROR" in ln or "Failed" in ln or "CRITICAL" in ln), None)
     line = found or (lines[-1] if lines else "no error output")
+    return redact(line)
+
+
+def redact(line: str) -> str:
+    """The line with every URL query (where SAS tokens travel) replaced by ``<redacted>``."""
     return _URL_QUERY.sub(r"\1?<redacted>", line)

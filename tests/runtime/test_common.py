@@ -1,8 +1,9 @@
-"""_common: request ids, file walks, rclone error lines, model metadata."""
+"""_common: request ids, file walks, rclone calls and their error lines, model metadata."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,44 @@ def test_model_meta_from_file_or_flags(tmp_path: Path) -> None:
     assert common.model_meta(None, "n", None) == {"name": "n", "version": ""}
     with pytest.raises(common.Fail, match="cannot read model metadata"):
         common.model_meta(str(tmp_path / "nope.json"), None, None)
+
+
+def _fake_rclone(tmp_path: Path, script: str) -> str:
+    path = tmp_path / "rclone"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_rclone_errors_show_as_they_happen_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _fake_rclone(
+        tmp_path,
+        'echo "NOTICE: Config file not found" >&2\n'
+        'echo "ERROR : a.json: Failed to copy: PUT https://acct.blob.core.windows.net/c/a.json?sig=SECRET"'
+        " >&2\n"
+        'echo "listing"\n',
+    )
+    rclone = common.Rclone(fake, None, 30)
+    assert rclone.run("upload the output", ["copy", "a", "b"]) == "listing\n"
+    err = capsys.readouterr().err
+    assert err == (
+        "upload the output: rclone: ERROR : a.json: Failed to copy: PUT "
+        "https://acct.blob.core.windows.net/c/a.json?<redacted>\n"
+    )
+    assert "SECRET" not in err
+    # a probe that may fail on purpose keeps rclone's lines to itself, and still names a real failure
+    with pytest.raises(common.Fail, match=r"probe: rclone exited 1: ERROR : a\.json"):
+        common.Rclone(_fake_rclone(tmp_path, "echo 'ERROR : a.json: gone' >&2; exit 1\n"), None, 30).run(
+            "probe", ["deletefile", "x"], ok_codes=(0, 3)
+        )
+    assert capsys.readouterr().err == ""
+
+
+def test_rclone_past_the_deadline_is_stopped(tmp_path: Path) -> None:
+    fake = _fake_rclone(tmp_path, "exec sleep 30\n")
+    started = time.monotonic()
+    with pytest.raises(common.Fail, match="upload: rclone did not finish within the time limit"):
+        common.Rclone(fake, None, 0.5).run("upload", ["copy", "a", "b"])
+    assert time.monotonic() - started < 10

@@ -122,9 +122,11 @@ def test_failed_upload_writes_no_marker(
     wrapper = _failing_rclone(run_dirs, local_remote["rclone"], verb, part)
     result = _sync(run_dirs, {**local_remote, "rclone": str(wrapper)})
     assert result.returncode == 1
-    assert (
-        result.stderr.strip() == f"sync-output: error: {step}: rclone exited 5: ERROR : boom: no space left"
-    )
+    # rclone's error shows as it happens, then the step's one-line failure names it again
+    assert result.stderr.strip().splitlines() == [
+        f"{step}: rclone: ERROR : boom: no space left",
+        f"sync-output: error: {step}: rclone exited 5: ERROR : boom: no space left",
+    ]
     assert not (dest / "_SUCCESS").exists(), "the old marker went first, and no new one was written"
     calls = (run_dirs / "calls.log").read_text().split()
     assert calls[0] == "deletefile"
