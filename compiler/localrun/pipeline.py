@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -29,6 +29,7 @@ from compiler.diagnostics import did_you_mean
 from compiler.localrun.documents import Doc, RunDocuments
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.executor import Outcome, log_tail
+from compiler.localrun.pipeline_report import PipelineReport, TaskRunRecord, write_report
 from compiler.localrun.prepare import DEFAULT_TIMEOUT, seconds
 from compiler.localrun.progress import Progress
 from compiler.localrun.progress import format_duration as short_duration
@@ -39,39 +40,6 @@ from compiler.naming import LABEL_JOB
 from compiler.units import format_duration
 
 MARKER = ".odahu-pipelinerun"
-
-
-@dataclass
-class TaskRunRecord:
-    """One TaskRun of the PipelineRun: the summary's row."""
-
-    name: str
-    task: str
-    status: str = "pending"
-    attempts: int = 0
-    duration: float | None = None
-    message: str = ""
-    results: dict[str, str] = field(default_factory=dict)
-    rundir: Path | None = None
-
-
-@dataclass(frozen=True)
-class PipelineReport:
-    records: list[TaskRunRecord]
-    root: Path
-    interrupted: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        return (
-            not self.interrupted and all(r.status == "succeeded" for r in self.records) and bool(self.records)
-        )
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return 130
-        return 0 if self.succeeded else 1
 
 
 def _name(doc: Doc) -> str:
@@ -238,7 +206,7 @@ class PipelineRunner:
                 else:
                     failed = True
         report = PipelineReport(records, root, interrupted=self.cancel.is_set())
-        self._report(report)
+        write_report(report, self.name, self.out)
         return report
 
     def _run_task(self, task: Mapping[str, Any], root: Path, deadline: float | None) -> list[TaskRunRecord]:
@@ -383,41 +351,6 @@ class PipelineRunner:
                 self.arrays[key] = [str(i) for i in items]
             else:
                 self.strings[key] = text
-
-    def _report(self, report: PipelineReport) -> None:
-        rows = [("TaskRun", "status", "time", "attempts")]
-        for r in report.records:
-            rows.append(
-                (
-                    r.name,
-                    r.status,
-                    short_duration(r.duration) if r.duration is not None else "-",
-                    str(r.attempts or "-"),
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        self.out.write("\n")
-        for row in rows:
-            self.out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
-        summary = {
-            "pipelineRun": self.name,
-            "status": "Succeeded" if report.succeeded else "Failed",
-            "taskRuns": [
-                {
-                    "name": r.name,
-                    "task": r.task,
-                    "status": r.status,
-                    "attempts": r.attempts,
-                    "durationSeconds": None if r.duration is None else round(r.duration, 3),
-                    "message": r.message,
-                }
-                for r in report.records
-            ],
-        }
-        (report.root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        status = "succeeded" if report.succeeded else "interrupted" if report.interrupted else "failed"
-        self.out.write(f"\nrun {status}; run directory: {report.root}/\n")
-        self.out.flush()
 
 
 def _tname(task: Doc) -> str:
