@@ -29,17 +29,15 @@ def _write(root: Path, files: dict[str, Any]) -> Path:
     return root
 
 
-def _validate(tmp: Path, kind: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    args = [
-        kind,
-        str(tmp / "src"),
-        "--valid",
-        str(tmp / "valid"),
-        "--rejected",
-        str(tmp / "rejected"),
-        *extra,
-    ]
-    result = run_program("validate", args)
+def _validate(
+    tmp: Path, kind: str, *extra: str, in_place: bool = False
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run validate.py on ``tmp/src``: into ``tmp/valid``, or checking the folder in place."""
+    src = str(tmp / "src")
+    valid = src if in_place else str(tmp / "valid")
+    result = run_program(
+        "validate", [kind, src, "--valid", valid, "--rejected", str(tmp / "rejected"), *extra]
+    )
     path = tmp / "rejected" / "_report.json"
     return result, json.loads(path.read_text()) if path.exists() else {}
 
@@ -319,21 +317,12 @@ def test_runs_on_python_3_9(tmp_path: Path, flat_runtime: Path) -> None:
     assert "40 checked, 20 valid, 20 rejected (R18 x20) -> OK" in result.stdout
 
 
-def _in_place(tmp: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    src = str(tmp / "src")
-    result = run_program(
-        "validate", ["request", src, "--valid", src, "--rejected", str(tmp / "rejected"), *extra]
-    )
-    path = tmp / "rejected" / "_report.json"
-    return result, json.loads(path.read_text()) if path.exists() else {}
-
-
 def test_in_place_moves_only_the_rejected_out(tmp_path: Path) -> None:
     files: dict[str, Any] = {"a.json": GOOD, "deep/b.json": GOOD, "deep/c.json": BAD, "n.txt": b"x"}
     files["_report.json"] = BAD  # named like the report: kept under a distinct name
     _write(tmp_path / "src", files)
     before = {rel: (tmp_path / "src" / rel).stat().st_ino for rel in ("a.json", "deep/b.json")}
-    result, report = _in_place(tmp_path, "--max-rejected", "3")
+    result, report = _validate(tmp_path, "request", "--max-rejected", "3", in_place=True)
     assert result.returncode == 0, result.stderr
     assert sorted(str(p.relative_to(tmp_path / "src")) for p in (tmp_path / "src").rglob("*.*")) == [
         "a.json",
@@ -353,7 +342,7 @@ def test_in_place_gives_the_same_report_as_copying(tmp_path: Path) -> None:
     _write(tmp_path / "copy" / "src", files)
     _write(tmp_path / "in-place" / "src", files)
     _, copied = _validate(tmp_path / "copy", "request")
-    _, moved = _in_place(tmp_path / "in-place")
+    _, moved = _validate(tmp_path / "in-place", "request", in_place=True)
     assert copied == moved
     kept = sorted(
         p.relative_to(tmp_path / "in-place" / "src") for p in (tmp_path / "in-place/src").rglob("*.json")
@@ -368,7 +357,7 @@ def test_in_place_a_rejected_file_that_cannot_leave_fails_the_step(tmp_path: Pat
     (tmp_path / "rejected").mkdir()
     (tmp_path / "rejected" / "b.json").mkdir()  # a folder where the file must go: the move cannot happen
     (tmp_path / "rejected" / "b.json" / "x").write_text("")
-    result, _ = _in_place(tmp_path, "--max-rejected", "5")
+    result, _ = _validate(tmp_path, "request", "--max-rejected", "5", in_place=True)
     assert result.returncode == 1
     assert "cannot move b.json out to" in result.stderr
     assert "Traceback" not in result.stderr
@@ -387,7 +376,7 @@ def test_in_place_in_parallel_gives_the_same_report(tmp_path: Path, monkeypatch:
     files: dict[str, Any] = {f"d{i % 5}/f{i:03d}.json": BAD if i % 13 == 0 else GOOD for i in range(400)}
     _write(tmp_path / "one" / "src", files)
     _write(tmp_path / "many" / "src", files)
-    _, serial = _in_place(tmp_path / "one", "--jobs", "1")
+    _, serial = _validate(tmp_path / "one", "request", "--jobs", "1", in_place=True)
     monkeypatch.setattr(validate, "SERIAL_SECONDS", 0.0)  # small work would stay in one process
     monkeypatch.setattr(validate, "ProcessPoolExecutor", _CountedPool)
     _CountedPool.started = 0
