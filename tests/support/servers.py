@@ -76,6 +76,7 @@ __all__ = [
     "HttpSink",
     "MotoS3Server",
     "ProcessServer",
+    "RcloneS3Server",
     "ReceivedRequest",
     "ServerStartError",
     "free_port",
