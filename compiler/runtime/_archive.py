@@ -17,6 +17,11 @@ import tarfile
 import zipfile
 from typing import IO, Callable, Iterator, List, Optional, Tuple
 
+try:
+    from . import _common as common
+except ImportError:  # run as a plain file next to its siblings
+    import _common as common  # type: ignore[no-redef,import-not-found]
+
 CHUNK = 1 << 20
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tar.xz")
 
@@ -107,18 +112,14 @@ def _clean_name(name: str) -> str:
     return "/".join(parts)
 
 
-def _inside(root: str, path: str) -> bool:
-    return path == root or path.startswith(root + os.sep)
-
-
 def _parent_ok(root: str, rel: str) -> str:
     """Create the member's parent folders and check their real path stays inside root; return the target."""
     target = os.path.join(root, *rel.split("/"))
     parent = os.path.dirname(target)
-    if not _inside(root, os.path.realpath(parent)):
+    if not common.inside(root, os.path.realpath(parent)):
         raise UnsafeArchive(f"member {rel!r}: its folder resolves outside the destination")
     os.makedirs(parent, exist_ok=True)
-    if not _inside(root, os.path.realpath(parent)):
+    if not common.inside(root, os.path.realpath(parent)):
         raise UnsafeArchive(f"member {rel!r}: its folder resolves outside the destination")
     return target
 
@@ -149,7 +150,7 @@ def _extract(members: Iterator[Member], root: str, max_bytes: int, max_members: 
             if linkname.startswith("/") or not linkname:
                 raise UnsafeArchive(f"member {name!r}: symlink to an absolute path {linkname!r}")
             dest = os.path.realpath(os.path.join(os.path.dirname(target), linkname))
-            if not _inside(root, dest):
+            if not common.inside(root, dest):
                 raise UnsafeArchive(f"member {name!r}: symlink target {linkname!r} leaves the destination")
             _remove_existing(target)
             os.symlink(linkname, target)
@@ -159,7 +160,7 @@ def _extract(members: Iterator[Member], root: str, max_bytes: int, max_members: 
                 source = os.path.realpath(os.path.join(root, *_clean_name(linkname).split("/")))
             except UnsafeArchive:
                 source = ""
-            if not _inside(root, source) or not os.path.isfile(source):
+            if not common.inside(root, source) or not os.path.isfile(source):
                 raise UnsafeArchive(f"member {name!r}: hard link target {linkname!r} leaves the destination")
             _remove_existing(target)
             os.link(source, target)
@@ -170,7 +171,7 @@ def _extract(members: Iterator[Member], root: str, max_bytes: int, max_members: 
             if mode & 0o100:  # keep "executable", drop setuid/setgid/sticky and group/other write
                 os.chmod(target, 0o755)
     for link in links:  # a later member may have changed what an earlier link resolves to
-        if not _inside(root, os.path.realpath(link)):
+        if not common.inside(root, os.path.realpath(link)):
             raise UnsafeArchive(f"link {os.path.relpath(link, root)!r} resolves outside the destination")
     return count
 

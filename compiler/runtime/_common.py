@@ -67,6 +67,11 @@ def walk_files(root: str) -> List[str]:
     return found
 
 
+def inside(root: str, path: str) -> bool:
+    """True when ``path`` is ``root`` or below it (both already real paths: no symlink resolved here)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def write_json(path: str, value: object, indent: Optional[int] = 1) -> None:
     """Write JSON atomically (temp file + rename), sorted keys, LF, so reruns give identical bytes."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -149,7 +149,7 @@ def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
             if time.monotonic() - start >= SERIAL_SECONDS:
                 break
             checked.append(check_one(job, rel))
-    results = [r if job.in_place and r[1] else place_file(job, r, made) for r in checked]
+    results = _placed(job, checked, made)
     rest = files[len(results) :]
     if not rest:
         return results
@@ -166,8 +166,15 @@ def run_checks(job: Job, files: List[str], jobs: int) -> List[Result]:
         else _checked_by_pool(job, chunks, jobs, context)
     )
     for part in parts:
-        results += [r if job.in_place and r[1] else place_file(job, r, made) for r in part]
+        results += _placed(job, part, made)
     return results
+
+
+def _placed(job: Job, part: List[Result], made: Set[str]) -> List[Result]:
+    """The part's files placed; a valid file checked in place needs nothing, not even a call (hot path)."""
+    if job.in_place:
+        return [result if result[1] else place_file(job, result, made) for result in part]
+    return [place_file(job, result, made) for result in part]
 
 
 def _checked_by_pool(job: Job, chunks: List[List[str]], jobs: int, context: Any) -> Iterator[List[Result]]:
@@ -273,11 +280,6 @@ def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry,
     return report, rules
 
 
-def _inside(path: str, folder: str) -> bool:
-    path, folder = os.path.realpath(path), os.path.realpath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     prog = "validate-input" if args.kind == "request" else "validate-output"
@@ -313,7 +315,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         in_place,
         facts,
     )
-    if _inside(args.rejected, args.src):
+    if common.inside(os.path.realpath(args.src), os.path.realpath(args.rejected)):
         raise common.Fail(f"the rejected folder {args.rejected} must not lie inside {args.src}")
     os.makedirs(args.valid, exist_ok=True)
     os.makedirs(args.rejected, exist_ok=True)
