@@ -25,6 +25,7 @@ from compiler.localrun.errors import LocalRunError
 from compiler.localrun.launch import Launch
 from compiler.localrun.prepare import Preparer, Step
 from compiler.localrun.progress import STATUS_OK, FolderWatch, Progress, StepRecord
+from compiler.localrun.reap import Reaper
 from compiler.localrun.rundir import RunDir
 from compiler.localrun.secrets import Masker
 from compiler.units import format_duration
@@ -59,6 +60,7 @@ class Outcome:
                     "status": r.status,
                     "exitCode": r.exit_code,
                     "durationSeconds": None if r.duration is None else round(r.duration, 3),
+                    "cpuSeconds": None if r.cpu is None else round(r.cpu, 3),
                     "results": r.results,
                     "message": r.message,
                 }
@@ -153,7 +155,7 @@ class Executor:
         self.rundir.step_results(step.name).mkdir(parents=True, exist_ok=True)
         before = self._snapshot(step)
         try:
-            code, timed_out = self._run_process(step, launch, limit, started, index)
+            code, timed_out, record.cpu = self._run_process(step, launch, limit, started, index)
         except Interrupted:
             record.status, record.duration, record.message = "interrupted", self.clock() - started, "Ctrl-C"
             self.progress.end(record)
@@ -179,7 +181,8 @@ class Executor:
 
     def _run_process(
         self, step: Step, launch: Launch, limit: float | None, started: float, index: int
-    ) -> tuple[int, bool]:
+    ) -> tuple[int, bool, float | None]:
+        """Exit code, whether the step timed out, and its CPU seconds (None when unknown)."""
         log_path = self.rundir.log(step.name)
         watch = self._watch(step, index, log_path)
         with open(log_path, "wb") as log:
@@ -195,17 +198,19 @@ class Executor:
                 )
             except OSError as exc:
                 log.write(f"cannot start {launch.argv[0]}: {exc.strerror or exc}\n".encode())
-                return 127, False
+                return 127, False, None
+            reaper = Reaper(proc)
             try:
                 while True:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        return proc.wait(timeout=POLL_SECONDS), False
+                    code = reaper.wait(POLL_SECONDS)
+                    if code is not None:
+                        return code, False, reaper.cpu_seconds
                     if self.cancel.is_set():
                         raise KeyboardInterrupt
                     now = self.clock()
                     if limit is not None and now >= limit:
                         self._stop(proc, launch)
-                        return (proc.returncode if proc.returncode is not None else -9), True
+                        return (proc.returncode if proc.returncode is not None else -9), True, None
                     self.progress.update(now - started, watch.count())
             except KeyboardInterrupt:
                 self._stop(proc, launch)
@@ -214,6 +219,8 @@ class Executor:
                 # Whatever stops the runner (a closed stdout, a bug) must not leave the step running.
                 self._stop(proc, launch)
                 raise
+            finally:
+                reaper.close()
 
     def _stop(self, proc: subprocess.Popen[bytes], launch: Launch) -> None:
         """SIGTERM to the step's process group, SIGKILL after the grace period."""

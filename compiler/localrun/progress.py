@@ -33,6 +33,7 @@ class StepRecord:
     duration: float | None = None
     results: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    cpu: float | None = None  # CPU seconds of the step's process and the children it waited for
 
     def counts(self) -> str:
         return format_counts(self.results)
@@ -143,12 +144,15 @@ def format_counts(results: dict[str, str]) -> str:
 
 
 def format_table(records: Sequence[StepRecord]) -> str:
-    rows = [("step", "status", "duration", "counts")]
-    rows += [(r.name, r.status, format_duration(r.duration), r.counts()) for r in records]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    rows = [("step", "status", "duration", "cpu", "counts")]
+    rows += [
+        (r.name, r.status, format_duration(r.duration), format_duration(r.cpu), r.counts()) for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = []
     for row in rows:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3]]
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2])]
+        cells += [row[3].rjust(widths[3]), row[4]]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
 

@@ -51,6 +51,22 @@ def test_job_runs_every_step_in_order(tmp_path: Path) -> None:
     assert (rundir / "volumes" / "odahu-runtime" / "copy.py").is_file()
 
 
+def test_cpu_seconds_per_step_count_the_children_it_waited_for(tmp_path: Path) -> None:
+    burn = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    steps = [
+        # The CPU is burnt by a child of the step's shell, as rclone under a helper program.
+        step("burn", command=["sh", "-c", '"$0" -c "$1"; echo done', sys.executable, burn]),
+        step("idle", command=["sleep", "0.4"]),
+    ]
+    report, out = run(documents(tmp_path, tmp_path, steps=steps), tmp_path)
+    assert report.exit_code == 0, out
+    summary = json.loads((report.rundir / "summary.json").read_text())
+    cpu = {s["name"]: s["cpuSeconds"] for s in summary["steps"]}
+    assert cpu["burn"] >= 0.4
+    assert cpu["idle"] < 0.2
+    assert summary["steps"][1]["durationSeconds"] >= 0.4
+
+
 def test_volumes_freed_after_success_without_keep(tmp_path: Path) -> None:
     source, dest = make_input(tmp_path / "src"), tmp_path / "dest"
     dest.mkdir()

@@ -17,19 +17,20 @@ from compiler.localrun.progress import (
 )
 
 
-def test_table_aligns_steps_status_duration_and_counts() -> None:
+def test_table_aligns_steps_status_duration_cpu_and_counts() -> None:
+    summary = {"input-summary": '{"valid": 998, "rejected": 2}'}
     records = [
-        StepRecord("configure-rclone", "succeeded", 0, 0.123),
-        StepRecord("validate-input", "succeeded", 0, 2.5, {"input-summary": '{"valid": 998, "rejected": 2}'}),
-        StepRecord("user-container", "failed", 3, 75.0),
+        StepRecord("configure-rclone", "succeeded", 0, 0.123, cpu=0.05),
+        StepRecord("validate-input", "succeeded", 0, 2.5, summary, cpu=4.75),
+        StepRecord("user-container", "failed", 3, 75.0, cpu=61.0),
         StepRecord("sync-output", "skipped"),
     ]
     assert format_table(records) == (
-        "step              status     duration  counts\n"
-        "configure-rclone  succeeded      0.1s\n"
-        "validate-input    succeeded      2.5s  valid=998 rejected=2\n"
-        "user-container    failed        1m15s\n"
-        "sync-output       skipped           -\n"
+        "step              status     duration    cpu  counts\n"
+        "configure-rclone  succeeded      0.1s   0.1s\n"
+        "validate-input    succeeded      2.5s   4.8s  valid=998 rejected=2\n"
+        "user-container    failed        1m15s  1m01s\n"
+        "sync-output       skipped           -      -\n"
     )
 
 
