@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO, Callable, Dict, List, Optional, Sequence
+from typing import IO, Callable, Dict, List, Optional, Sequence, Tuple
 
 RCLONE_FLAGS = ["--retries", "3", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "30s"]
 
@@ -149,6 +149,35 @@ class Rclone:
         if proc.returncode not in ok_codes:
             raise Fail(f"{step}: rclone exited {proc.returncode}: {last_error(''.join(errors))}")
         return out
+
+    def run_all(self, calls: Sequence[Tuple[str, List[str], Sequence[int]]]) -> List[str]:
+        """Independent calls ``(step, args, ok_codes)`` at once; their stdouts, in order.
+
+        Against a remote store a call is mostly waiting for round trips, so calls that do not depend on
+        each other need not wait for each other. All are waited for, then the first failure in the given
+        order is raised.
+        """
+        outs: List[str] = [""] * len(calls)
+        errors: List[Optional[BaseException]] = [None] * len(calls)
+
+        def one(index: int) -> None:
+            step, args, ok_codes = calls[index]
+            try:
+                outs[index] = self.run(step, args, ok_codes)
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                errors[index] = exc
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(1, len(calls))]
+        for thread in threads:
+            thread.start()
+        if calls:
+            one(0)
+        for thread in threads:
+            thread.join()
+        for error in errors:
+            if error is not None:
+                raise error
+        return outs
 
 
 def _pass_on(stream: Optional[IO[str]], step: Optional[str], lines: List[str]) -> None:

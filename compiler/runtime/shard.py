@@ -49,10 +49,10 @@ FOLD.update({0x2421: 0x7F, 0x201B: None})
 Doc = Dict[str, Any]
 
 
-def _list(rclone: common.Rclone, step: str, path: str, *filters: str) -> List[str]:
-    """Every object below ``path``, relative, sorted, from one listing read line by line."""
+def _keys(step: str, listing: str) -> List[str]:
+    """Every object of an ``rclone lsjson`` listing, relative, sorted, read line by line."""
     keys: List[str] = []
-    for line in rclone.run(step, [*LSJSON, path, *filters]).split("\n"):  # not splitlines(): U+0085 in keys
+    for line in listing.split("\n"):  # not splitlines(): U+0085 in keys
         line = line.strip().rstrip(",")
         if line and line not in ("[", "]", "[]"):
             try:
@@ -78,11 +78,14 @@ def plan(args: argparse.Namespace) -> str:
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     folder = args.dest.rstrip("/") + "/" + rid
     store = folder + "/_shards"
-    keys = _list(rclone, "list the input", args.source)
+    listing, stored = rclone.run_all([
+        ("list the input", [*LSJSON, args.source], (0,)),
+        ("read the stored partition", ["cat", store + "/partition.json"], NOT_FOUND),
+    ])  # fmt: skip
+    keys = _keys("list the input", listing)
     bad = [key for key in keys if part.key_problem(key)]
     if bad:
         raise common.Fail(f"{len(bad)} keys cannot be listed, e.g. {bad[0]!r}: {part.key_problem(bad[0])}")
-    stored = rclone.run("read the stored partition", ["cat", store + "/partition.json"], ok_codes=NOT_FOUND)
     if stored.strip() and not args.repartition:
         where = store + "/partition.json"
         try:
@@ -101,19 +104,23 @@ def plan(args: argparse.Namespace) -> str:
         assignment = part.partition(keys, shards)
     results = {**part.tekton_results(shards), "request-id": rid}  # every task of the run uses this id
     part.check_results_size(results)
-    rclone.run("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], ok_codes=NOT_FOUND)
     old_files = ["--include", "/*/_manifest.json", "--include", "/*/_rejected/**"]
-    rclone.run("remove the shards' old manifests", ["delete", store, *old_files], ok_codes=NOT_FOUND)
+    rclone.run_all([
+        ("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], NOT_FOUND),
+        ("remove the shards' old manifests", ["delete", store, *old_files], NOT_FOUND),
+    ])  # fmt: skip
     lists = part.file_lists(assignment, shards)
     with tempfile.TemporaryDirectory() as tmp:
         for shard, names in enumerate(lists):
             os.makedirs(os.path.join(tmp, str(shard)))
             with open(os.path.join(tmp, str(shard), "files.txt"), "wb") as fh:
                 fh.write(part.files_txt(names))
-        rclone.run("upload the file lists", ["sync", tmp, store, "--include", "/*/files.txt"])
-        path = os.path.join(tmp, "partition.json")
-        common.write_json(path, part.partition_doc(rid, shards, assignment), indent=None)
-        rclone.run("upload the partition", ["copyto", path, store + "/partition.json"])
+        common.write_json(
+            os.path.join(tmp, "partition.json"), part.partition_doc(rid, shards, assignment), indent=None
+        )
+        # One sync: the lists of shards beyond N (an older, larger partition) go too.
+        ours = ["--include", "/*/files.txt", "--include", "/partition.json"]
+        rclone.run("upload the file lists and the partition", ["sync", tmp, store, *ours])
     if args.results_dir:
         os.makedirs(args.results_dir, exist_ok=True)
         for name, value in results.items():
@@ -211,11 +218,16 @@ def _fold(name: str) -> str:
     return name.translate(FOLD)
 
 
-def prune(rclone: common.Rclone, folder: str, doc: Doc) -> int:
-    """Delete what no shard lists (stale files of earlier attempts); fail if a listed file is not there."""
-    scope = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+PRUNE_SCOPE = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+
+
+def prune(rclone: common.Rclone, folder: str, listing: str, doc: Doc) -> int:
+    """Delete what no shard lists (stale files of earlier attempts); fail if a listed file is not there.
+
+    ``listing`` is the run folder's (``lsjson`` in PRUNE_SCOPE), taken once every shard had finished.
+    """
     reports = {f"_rejected/{kind}/{REPORT}" for kind in KINDS}
-    present = [name for name in _list(rclone, "list the run folder", folder, *scope) if name not in reports]
+    present = [name for name in _keys("list the run folder", listing) if name not in reports]
     wanted = {_fold(str(e["file"])) for e in doc["outputs"]}
     wanted.update(_fold(f"_rejected/{kind}/{name}") for kind in KINDS for name in doc["rejected"][kind])
     absent = sorted(wanted - {_fold(name) for name in present})
@@ -236,11 +248,14 @@ def merge(args: argparse.Namespace) -> str:
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     folder = args.dest.rstrip("/") + "/" + rid
     store = folder + "/_shards"
-    rclone.run("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], ok_codes=NOT_FOUND)
     with tempfile.TemporaryDirectory() as tmp:
         wanted = ["/partition.json", "/*/_manifest.json", f"/*/_rejected/*/{REPORT}"]
         filters = [arg for pattern in wanted for arg in ("--include", pattern)]
-        rclone.run("download the shards' manifests", ["copy", store, tmp, *filters], ok_codes=NOT_FOUND)
+        _, _, listing = rclone.run_all([
+            ("remove the old success marker", ["deletefile", folder + "/_SUCCESS"], NOT_FOUND),
+            ("download the shards' manifests", ["copy", store, tmp, *filters], NOT_FOUND),
+            ("list the run folder", [*LSJSON, folder, *PRUNE_SCOPE], NOT_FOUND),
+        ])  # fmt: skip
         if not os.path.isfile(os.path.join(tmp, "partition.json")):
             raise common.Fail(f"{store}/partition.json is missing: shard.py plan did not run for {rid}")
         stored = _read_json(os.path.join(tmp, "partition.json"), store + "/partition.json")
@@ -269,15 +284,12 @@ def merge(args: argparse.Namespace) -> str:
     merged = {kind: merge_reports(reports[kind], args.shards) for kind in KINDS if reports[kind]}
     for kind, report in merged.items():
         _run_policy(args, kind, report)
-    removed = prune(rclone, folder, doc)
+    removed = prune(rclone, folder, listing, doc)
     with tempfile.TemporaryDirectory() as tmp:
         for kind, report in merged.items():
-            path = os.path.join(tmp, kind, REPORT)
-            common.write_json(path, report)
-            rclone.run(f"upload the {kind} report", ["copyto", path, f"{folder}/_rejected/{kind}/{REPORT}"])
-        path = os.path.join(tmp, "_manifest.json")
-        common.write_json(path, doc)
-        rclone.run("upload the manifest", ["copyto", path, folder + "/_manifest.json"])
+            common.write_json(os.path.join(tmp, "_rejected", kind, REPORT), report)
+        common.write_json(os.path.join(tmp, "_manifest.json"), doc)
+        rclone.run("upload the reports and the manifest", ["copy", tmp, folder])
         marker = os.path.join(tmp, "_SUCCESS")
         open(marker, "wb").close()
         rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])

@@ -6,14 +6,15 @@ Usage: sync_output.py --output DIR --rejected DIR --dest CONN:PATH --request-id 
 
 The run's folder is ``CONN:PATH/<request-id>/``. Order: delete an old ``_SUCCESS``; ``rclone sync`` the
 output into the folder (``_rejected/``, ``_manifest.json`` and ``_SUCCESS`` are outside its scope), so a
-rerun leaves every output exactly once; sync ``--rejected`` (subfolders ``input/`` and ``output/``, each with
-its ``_report.json``) to ``_rejected/``; write ``_manifest.json`` (no timestamps: a rerun gives the same
-bytes); write ``_SUCCESS`` last. Any failed upload exits 1 naming the step and rclone's error, and no
-``_SUCCESS`` is written. With ``--shard ID`` (an empty ID: not sharded) several pods share the folder and
-``shard.py merge`` finishes the run: the shard's old ``_shards/<ID>/_manifest.json`` is deleted; outputs are
-copied (not synced) into the folder; rejected files are copied to ``_rejected/``, their reports synced to
-``_shards/<ID>/_rejected/``; last ``_shards/<ID>/_manifest.json`` (with ``shard``). The run's ``_SUCCESS``
-and ``_manifest.json`` are never touched.
+rerun leaves every output exactly once, and at the same time sync ``--rejected`` (subfolders ``input/``
+and ``output/``, each with its ``_report.json``) to ``_rejected/``; then write ``_manifest.json`` (no
+timestamps: a rerun gives the same bytes); write ``_SUCCESS`` last. Any failed upload exits 1 naming the
+step and rclone's error, and no ``_SUCCESS`` is written. With ``--shard ID`` (an empty ID: not sharded)
+several pods share the folder and ``shard.py merge`` finishes the run: the shard's old
+``_shards/<ID>/_manifest.json`` is deleted; at once, outputs are copied (not synced) into the folder,
+rejected files copied to ``_rejected/`` and their reports synced to ``_shards/<ID>/_rejected/``; last
+``_shards/<ID>/_manifest.json`` (with ``shard``). The run's ``_SUCCESS`` and ``_manifest.json`` are never
+touched.
 """
 
 from __future__ import annotations
@@ -105,10 +106,12 @@ def upload(args: argparse.Namespace) -> str:
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     rclone.run("remove the old success marker", ["deletefile", f"{folder}/{success}"], ok_codes=(0, 3, 4))
     scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
-    rclone.run("upload the output", ["sync", args.output, folder, *scope])
     with tempfile.TemporaryDirectory() as tmp:
         rejected = args.rejected if os.path.isdir(args.rejected) else tmp
-        rclone.run("upload the rejected files", ["sync", rejected, f"{folder}/_rejected"])
+        rclone.run_all([
+            ("upload the output", ["sync", args.output, folder, *scope], (0,)),
+            ("upload the rejected files", ["sync", rejected, f"{folder}/_rejected"], (0,)),
+        ])  # fmt: skip
         doc = manifest(args, rid, meta)
         path = os.path.join(tmp, manifest_name)
         common.write_json(path, doc)
@@ -127,13 +130,14 @@ def _upload_shard(args: argparse.Namespace, rid: str, meta: Dict[str, str], fold
     old = ["deletefile", f"{mine}/_manifest.json"]
     rclone.run("remove the shard's old manifest", old, ok_codes=(0, 3, 4))
     scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
-    rclone.run("upload the output", ["copy", args.output, folder, *scope, "--exclude", "/_shards/**"])
     with tempfile.TemporaryDirectory() as tmp:
         rejected = args.rejected if os.path.isdir(args.rejected) else tmp
-        files = ["--exclude", f"/*/{REPORT}"]
-        rclone.run("upload the rejected files", ["copy", rejected, f"{folder}/_rejected", *files])
-        reports = ["--include", f"/*/{REPORT}"]
-        rclone.run("upload the reports", ["sync", rejected, f"{mine}/_rejected", *reports])
+        files, reports = ["--exclude", f"/*/{REPORT}"], ["--include", f"/*/{REPORT}"]
+        rclone.run_all([
+            ("upload the output", ["copy", args.output, folder, *scope, "--exclude", "/_shards/**"], (0,)),
+            ("upload the rejected files", ["copy", rejected, f"{folder}/_rejected", *files], (0,)),
+            ("upload the reports", ["sync", rejected, f"{mine}/_rejected", *reports], (0,)),
+        ])  # fmt: skip
         doc = manifest(args, rid, meta)
         path = os.path.join(tmp, "_manifest.json")
         common.write_json(path, doc)

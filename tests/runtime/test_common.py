@@ -92,3 +92,34 @@ def test_rclone_past_the_deadline_is_stopped(tmp_path: Path) -> None:
     with pytest.raises(common.Fail, match="upload: rclone did not finish within the time limit"):
         common.Rclone(fake, None, 0.5).run("upload", ["copy", "a", "b"])
     assert time.monotonic() - started < 10
+
+
+def test_rclone_run_all_runs_the_calls_at_once_and_keeps_their_order(tmp_path: Path) -> None:
+    # Each call marks that it started, then waits (bounded) for the other's mark: run one after the
+    # other, the first would give up and fail.
+    fake = _fake_rclone(
+        tmp_path,
+        f'cd "{tmp_path}"; touch "started-$1"\n'
+        'i=0; while [ ! -e "started-$2" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\n'
+        '[ -e "started-$2" ] || { echo "ERROR : $2 never started" >&2; exit 1; }\n'
+        'echo "out of $1"\n',
+    )
+    rclone = common.Rclone(fake, None, 30)
+    outs = rclone.run_all([("first", ["a", "b"], (0,)), ("second", ["b", "a"], (0,))])
+    assert outs == ["out of a\n", "out of b\n"]
+
+
+def test_rclone_run_all_waits_for_every_call_then_raises_the_first_failure(tmp_path: Path) -> None:
+    fake = _fake_rclone(
+        tmp_path,
+        f'cd "{tmp_path}"\n'
+        'case "$1" in fail*) echo "ERROR : $1 went wrong" >&2; exit 1 ;; esac\n'
+        'sleep 0.3; touch "done-$1"\n',
+    )
+    with pytest.raises(common.Fail, match=r"^second: rclone exited 1: ERROR : fail-2 went wrong$"):
+        common.Rclone(fake, None, 30).run_all([
+            ("first", ["slow"], (0,)),
+            ("second", ["fail-2"], (0,)),
+            ("third", ["fail-3"], (0,)),
+        ])  # fmt: skip
+    assert (tmp_path / "done-slow").exists()  # the slow call had ended before the failure was raised
