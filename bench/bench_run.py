@@ -87,6 +87,37 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+class Floor:
+    """The floor's parts: ``rclone copy`` of the input down, the predictor alone on it, its output back up."""
+
+    def __init__(self, work: Path, app: Path, bucket: str, env: dict[str, str]) -> None:
+        self.work, self.app, self.bucket, self.env = work, app, bucket, env
+        self.inputs, self.outputs = work / "floor-in", work / "floor-out"
+
+    def reset(self) -> None:
+        for folder in (self.inputs, self.outputs):
+            shutil.rmtree(folder, ignore_errors=True)
+        run_rclone(["purge", f"srv:{self.bucket}/floor-output"], env=self.env, check=False)
+
+    def download(self) -> None:
+        run_rclone(["copy", f"srv:{self.bucket}/input", self.inputs], env=self.env, timeout=900)
+
+    def predict(self) -> None:
+        self.outputs.mkdir()
+        env = {
+            **os.environ,
+            "ODAHU_MODEL_PATH": str(self.app / "model"),
+            "ODAHU_INPUT_PATH": str(self.inputs),
+            "ODAHU_OUTPUT_PATH": str(self.outputs),
+        }
+        # Its per-file lines go nowhere, as the job's go to a log file.
+        predictor = [sys.executable, str(self.app / "predictor.py")]
+        subprocess.run(predictor, env=env, stdout=subprocess.DEVNULL, check=True)
+
+    def upload(self) -> None:
+        run_rclone(["copy", self.outputs, f"srv:{self.bucket}/floor-output"], env=self.env, timeout=900)
+
+
 def run(server: MotoS3Server, work: Path, files: int, kb: int, repeat: int) -> None:
     store = s3_store(server)
     bucket, env = store.root.split(":", 1)[1], store.remote_env
@@ -94,28 +125,7 @@ def run(server: MotoS3Server, work: Path, files: int, kb: int, repeat: int) -> N
     store.upload(work / "data", "input")
     app = app_folder(work / "app")
     specs = write_specs(work / "specs", [store], service(model=BAKED), [e2e_job("bench", "bench")])
-    predictor_env = {
-        **os.environ,
-        "ODAHU_MODEL_PATH": str(app / "model"),
-        "ODAHU_INPUT_PATH": str(work / "floor-in"),
-        "ODAHU_OUTPUT_PATH": str(work / "floor-out"),
-    }
-
-    def download() -> None:
-        run_rclone(["copy", f"srv:{bucket}/input", work / "floor-in"], env=env, timeout=900)
-
-    def predict() -> None:
-        (work / "floor-out").mkdir()
-        # Its per-file lines go nowhere, as the job's go to a log file.
-        subprocess.run(
-            [sys.executable, str(app / "predictor.py")],
-            env=predictor_env,
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
-
-    def upload() -> None:
-        run_rclone(["copy", work / "floor-out", f"srv:{bucket}/floor-output"], env=env, timeout=900)
+    floor = Floor(work, app, bucket, env)
 
     def job() -> None:
         done = odahu_run(work, specs, job_name="bench", app=app, secrets=store.secrets)
@@ -127,10 +137,12 @@ def run(server: MotoS3Server, work: Path, files: int, kb: int, repeat: int) -> N
     steps: dict[str, float] = {}
     ratios: list[float] = []  # job / floor of each round, the two measured back to back
     for _ in range(repeat):  # rounds interleave floor and job, so a burst of load hits them alike
-        for folder in ("floor-in", "floor-out"):
-            shutil.rmtree(work / folder, ignore_errors=True)
-        run_rclone(["purge", f"srv:{bucket}/floor-output"], env=env, check=False)
-        parts = {"download": timed(download), "predict": timed(predict), "upload": timed(upload)}
+        floor.reset()
+        parts = {
+            "download": timed(floor.download),
+            "predict": timed(floor.predict),
+            "upload": timed(floor.upload),
+        }
         floor_best = min(floor_best, sum(parts.values()))
         round_floor = sum(parts.values())
         for key, seconds in parts.items():

@@ -24,9 +24,11 @@ import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_run import app_folder, generate  # noqa: E402
+from bench_run import Floor, app_folder, generate  # noqa: E402
 
 from compiler.pipeline import compile  # noqa: E402
 from tests.e2e.test_run_support import BAKED, Store, odahu_run, s3_store, service, write_specs  # noqa: E402
@@ -91,12 +93,62 @@ def server_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(server: MotoS3Server, work: Path, files: int, repeat: int) -> dict[int, Measure]:
+class Part(NamedTuple):
+    seconds: float
+    cpu: float  # of its processes and the S3 server
+
+
+def measured(fn: Callable[[], None], server_pid: int | None) -> Part:
+    before, served = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(server_pid)
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Part(seconds, cpu + server_cpu(server_pid) - served)
+
+
+# The least work a check of each file can do: parse it (issue 4's floor), in a process of its own.
+PARSE = """import json, os, sys
+for name in os.listdir(sys.argv[1]):
+    with open(os.path.join(sys.argv[1], name), "rb") as fh:
+        json.load(fh)
+"""
+
+
+def parse(folder: Path) -> Callable[[], None]:
+    def run() -> None:
+        subprocess.run([sys.executable, "-c", PARSE, str(folder)], check=True)
+
+    return run
+
+
+def floor_parts(server: MotoS3Server, work: Path, store: Store) -> dict[str, Part]:
+    """What any implementation of the job must do, each part alone: transfers, parses, the predictor."""
+    bucket = store.root.split(":", 1)[1]
+    floor = Floor(work, work / "app", bucket, store.remote_env)
+    floor.reset()
+    steps = {
+        "download": floor.download,
+        "parse input": parse(floor.inputs),
+        "predictor": floor.predict,
+        "parse output": parse(floor.outputs),
+        "upload": floor.upload,
+    }
+    return {name: measured(fn, server.pid) for name, fn in steps.items()}
+
+
+def run(
+    server: MotoS3Server, work: Path, files: int, repeat: int
+) -> tuple[dict[int, Measure], dict[str, Part]]:
     store = s3_store(server)
     store.upload(work / "data", "input")
     specs = write(work / f"specs-{server.label}", store)
     best: dict[int, Measure] = {}
+    floor: dict[str, Part] = {}
     for _ in range(repeat):
+        parts = floor_parts(server, work, store)
+        floor = {k: min(floor[k], parts[k]) if k in floor else parts[k] for k in parts}
         for n in (1, 2):
             if store.files("output"):
                 store.rclone(["purge", store.location("output")])
@@ -115,7 +167,24 @@ def run(server: MotoS3Server, work: Path, files: int, repeat: int) -> dict[int, 
             assert "_SUCCESS" in listing
             if n not in best or seconds < best[n].seconds:
                 best[n] = Measure(seconds, cpu, step_times(work / "runs"))
-    return best
+    return best, floor
+
+
+def report_floor(floor: dict[str, Part]) -> None:
+    """The speed-up no implementation can pass here: N = 1 at its floor, N = 2 with every core busy."""
+    cores = os.cpu_count() or 1
+    parses = [k for k in floor if k.startswith("parse")]
+    # At N = 1 only the checks can use every core; transfers and the predictor take their own time.
+    fastest = sum(p.seconds for k, p in floor.items() if k not in parses)
+    fastest += sum(floor[k].cpu for k in parses) / cores
+    cpu = sum(p.cpu for p in floor.values())
+    print("  floor of any implementation, each part alone (s, CPU s incl. the server):")
+    print("    " + ", ".join(f"{k} {p.seconds:.2f} ({p.cpu:.2f})" for k, p in floor.items()))
+    print(
+        f"    N = 1 at the floor: {fastest:.2f} s (parses on {cores} cores); "
+        f"N = 2 at best {cpu:.2f} CPU s / {cores} = {cpu / cores:.2f} s: "
+        f"at most {fastest / (cpu / cores):.2f}x"
+    )
 
 
 def report(label: str, best: dict[int, Measure]) -> None:
@@ -158,7 +227,9 @@ def main() -> None:
         )
         for name in ("moto", "rclone") if args.store == "both" else (args.store,):
             with SERVERS[name]() as server:
-                report(f"S3 server: {server.label}", run(server, work, args.files, args.repeat))
+                best, floor = run(server, work, args.files, args.repeat)
+                report(f"S3 server: {server.label}", best)
+                report_floor(floor)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
