@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 
-from compiler.spec import API_GROUP, API_VERSION, KINDS, LABEL_PATTERN, SPEC_MODELS, Metadata
+from compiler.spec import API_GROUP, API_VERSION, KINDS, SPEC_MODELS, Metadata
+from compiler.spec_types import LABEL_PATTERN
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = API_VERSION.split("/", 1)[1]

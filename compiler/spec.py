@@ -22,89 +22,21 @@ from pydantic import (
     model_validator,
 )
 
-from compiler.units import DNS1123_LABEL, DNS1123_SUBDOMAIN, check_quantity, parse_duration
+from compiler.spec_types import (
+    Duration,
+    K8sName,
+    Label,
+    NonEmpty,
+    Quantity,
+    SpecModel,
+    non_empty,
+    number_as_text,
+)
 
 API_GROUP = "batch.odahu.org"
 API_VERSION = f"{API_GROUP}/v1alpha1"
 KINDS = ("Connection", "InferenceService", "InferenceJob", "BatchSettings")
 SERVICE_ID_MAX = 53
-
-
-class _Spec(BaseModel):
-    # Attribute docstrings become the descriptions in the JSON Schema and the CRDs.
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True)
-
-
-def _duration(value: str) -> str:
-    parse_duration(value)
-    return value
-
-
-def _quantity(value: str) -> str:
-    check_quantity(value)
-    return value
-
-
-def _label(value: str) -> str:
-    if len(value) > 63 or not DNS1123_LABEL.match(value):
-        raise ValueError(
-            f"{value!r} is not a DNS-1123 label: expected at most 63 lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
-
-
-def _subdomain(value: str) -> str:
-    if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid Kubernetes name: expected lower-case letters, digits, '-' and '.'"
-        )
-    return value
-
-
-def _number_as_text(value: object) -> object:
-    # YAML reads `cpu: 1` and ODAHU's `version: 1` as numbers; Kubernetes and ODAHU take them as text.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _non_empty(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-# The JSON Schema of each scalar type says what its validator accepts, so editors agree with it.
-DURATION_PATTERN = r"^(0|\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"
-LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-QUANTITY_SCHEMA: dict[str, Any] = {
-    "anyOf": [{"type": "string"}, {"type": "number"}],
-    "description": "A Kubernetes quantity such as 500m, 2, 1Gi or 512Mi.",
-}
-
-Duration = Annotated[
-    str,
-    AfterValidator(_duration),
-    WithJsonSchema(
-        {"type": "string", "pattern": DURATION_PATTERN, "description": "A Go duration: 90s, 30m, 1h30m."}
-    ),
-]
-Quantity = Annotated[
-    str, BeforeValidator(_number_as_text), AfterValidator(_quantity), WithJsonSchema(QUANTITY_SCHEMA)
-]
-Label = Annotated[
-    str,
-    AfterValidator(_label),
-    WithJsonSchema({"type": "string", "pattern": LABEL_PATTERN, "maxLength": 63}),
-]
-K8sName = Annotated[
-    str,
-    AfterValidator(_subdomain),
-    WithJsonSchema({"type": "string", "pattern": SUBDOMAIN_PATTERN, "maxLength": 253}),
-]
-NonEmpty = Annotated[str, AfterValidator(_non_empty), WithJsonSchema({"type": "string", "minLength": 1})]
 
 
 # --- Connection -------------------------------------------------------------------------------
@@ -138,7 +70,7 @@ def credential_keys(connection_type: str, ref: SecretRef) -> dict[str, str]:
     return dict(sorted(keys.items()))
 
 
-class SecretRef(_Spec):
+class SecretRef(SpecModel):
     """A Kubernetes Secret in the run's namespace that holds the connection's credentials."""
 
     name: K8sName
@@ -149,7 +81,7 @@ class SecretRef(_Spec):
     Secret key of the same name."""
 
 
-class Credentials(_Spec):
+class Credentials(SpecModel):
     """Exactly one way to authenticate. Omitted credentials mean the pod's ambient identity."""
 
     secretRef: SecretRef | None = None
@@ -176,7 +108,7 @@ class Credentials(_Spec):
         return self
 
 
-class ConnectionSpec(_Spec):
+class ConnectionSpec(SpecModel):
     """Where models and data live. Credentials only by reference: never inline."""
 
     type: Literal["s3", "gcs", "azureblob", "local"]
@@ -204,7 +136,7 @@ class ConnectionSpec(_Spec):
 # --- InferenceService / InferenceJob ----------------------------------------------------------
 
 
-class ConnectionReference(_Spec):
+class ConnectionReference(SpecModel):
     """A folder (or object) on a Connection."""
 
     connection: NonEmpty
@@ -214,18 +146,18 @@ class ConnectionReference(_Spec):
     (ODAHU's rule)."""
 
 
-class ModelMeta(_Spec):
+class ModelMeta(SpecModel):
     name: NonEmpty
     version: Annotated[
         str,
-        BeforeValidator(_number_as_text),
-        AfterValidator(_non_empty),
+        BeforeValidator(number_as_text),
+        AfterValidator(non_empty),
         WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]}),
     ]
     """The model version; ODAHU's number form (version: 1) reads as the string "1"."""
 
 
-class RemoteModel(_Spec):
+class RemoteModel(SpecModel):
     """A model downloaded before the predictor starts: a folder, or a .tar.gz / .zip to unpack."""
 
     modelConnection: NonEmpty
@@ -234,7 +166,7 @@ class RemoteModel(_Spec):
     """The model's folder or archive inside the connection."""
 
 
-class LocalModel(_Spec):
+class LocalModel(SpecModel):
     """A model baked into the predictor image."""
 
     modelPath: NonEmpty
@@ -243,7 +175,7 @@ class LocalModel(_Spec):
     """The model's name and version (a remote model has them in odahuflow.project.yaml)."""
 
 
-class ModelSource(_Spec):
+class ModelSource(SpecModel):
     """Exactly one of remote and local."""
 
     remote: RemoteModel | None = None
@@ -256,35 +188,35 @@ class ModelSource(_Spec):
         return self
 
 
-class ResourceList(_Spec):
+class ResourceList(SpecModel):
     cpu: Quantity | None = None
     memory: Quantity | None = None
     gpu: Quantity | None = None
     """GPUs, as BatchSettings.gpuResourceName (default nvidia.com/gpu)."""
 
 
-class ResourceRequirements(_Spec):
+class ResourceRequirements(SpecModel):
     requests: ResourceList | None = None
     limits: ResourceList | None = None
 
 
-class HmacSecret(_Spec):
+class HmacSecret(SpecModel):
     """GitHub-style HMAC check of the webhook body (``X-Hub-Signature-256``)."""
 
     secretName: K8sName
     secretKey: NonEmpty = "secret"
 
 
-class Webhook(_Spec):
+class Webhook(SpecModel):
     enabled: bool = True
     hmac: HmacSecret | None = None
 
 
-class Triggers(_Spec):
+class Triggers(SpecModel):
     webhook: Webhook = Field(default_factory=Webhook)
 
 
-class InferenceServiceSpec(_Spec):
+class InferenceServiceSpec(SpecModel):
     """A predictor image and its model: what every job of the service runs (ODAHU's fields)."""
 
     image: NonEmpty
@@ -308,7 +240,7 @@ class InferenceServiceSpec(_Spec):
     """How many shards a run's input is split into."""
 
 
-class InferenceJobSpec(_Spec):
+class InferenceJobSpec(SpecModel):
     """One run of a service; every field but the service defaults from the service."""
 
     inferenceServiceId: NonEmpty
@@ -326,14 +258,14 @@ class InferenceJobSpec(_Spec):
 # --- BatchSettings ----------------------------------------------------------------------------
 
 
-class Images(_Spec):
+class Images(SpecModel):
     python: NonEmpty = "docker.io/library/python:3.12-slim"
     """The image of the helper steps (validation, feedback logging)."""
     rclone: NonEmpty = "docker.io/rclone/rclone:1.75.2"
     """The image of the storage steps."""
 
 
-class FeedbackSettings(_Spec):
+class FeedbackSettings(SpecModel):
     """Where log-input / log-output send records: ``none``, ``fluentd://host:port``, an http(s) URL,
     or ``rclone:<connection>:<path>`` for JSON-lines files on object storage."""
 
@@ -342,7 +274,7 @@ class FeedbackSettings(_Spec):
     timeout: Duration = "2m"
 
 
-class ValidationPolicy(_Spec):
+class ValidationPolicy(SpecModel):
     """How many rejected files a run tolerates before the validate step fails it."""
 
     maxRejected: Annotated[int, Field(ge=0)] = 0
@@ -351,7 +283,7 @@ class ValidationPolicy(_Spec):
     requireMatchingIds: bool = True
 
 
-class Toleration(_Spec):
+class Toleration(SpecModel):
     key: str | None = None
     operator: Literal["Exists", "Equal"] | None = None
     value: str | None = None
@@ -359,13 +291,13 @@ class Toleration(_Spec):
     tolerationSeconds: int | None = None
 
 
-class HelperResources(_Spec):
+class HelperResources(SpecModel):
     cpu: Quantity = "100m"
     memory: Quantity = "256Mi"
     memoryLimit: Quantity = "1Gi"
 
 
-class BatchSettingsSpec(_Spec):
+class BatchSettingsSpec(SpecModel):
     """Project-wide settings; at most one per project, and every field has a default."""
 
     namespace: Label = "odahu-batch"
@@ -394,7 +326,7 @@ class BatchSettingsSpec(_Spec):
     """The most shards of one run that execute at once."""
 
 
-SPEC_MODELS: dict[str, type[_Spec]] = {
+SPEC_MODELS: dict[str, type[SpecModel]] = {
     "Connection": ConnectionSpec,
     "InferenceService": InferenceServiceSpec,
     "InferenceJob": InferenceJobSpec,
@@ -404,7 +336,7 @@ SPEC_MODELS: dict[str, type[_Spec]] = {
 Kind = Literal["Connection", "InferenceService", "InferenceJob", "BatchSettings"]
 
 
-class Metadata(_Spec):
+class Metadata(SpecModel):
     name: Label
     """The document's name, unique per kind (a service's at most 53 characters)."""
     namespace: Label | None = None
