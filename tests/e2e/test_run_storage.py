@@ -91,6 +91,15 @@ def test_azure_tar_gz_model(tmp_path: Path, azurite_server: AzuriteServer) -> No
     run_remote_model(tmp_path, azure_store(azurite_server), model="tar.gz")
 
 
+def test_azure_account_key_remote_model_folder(tmp_path: Path, azurite_server: AzuriteServer) -> None:
+    store = azure_store(azurite_server, account_key=True)
+    run_remote_model(tmp_path, store)
+    # The key reached rclone from the Secret, never a generated file or the run's logs.
+    logs = "".join(p.read_text() for p in (tmp_path / "runs").rglob("logs/*.log"))
+    assert "sync-model: fetched data:models/multiplier" in logs
+    assert azurite_server.key not in logs
+
+
 def test_gcs_zip_model(tmp_path: Path, gcs_server: GcsEmulator) -> None:
     run_remote_model(tmp_path, gcs_store(gcs_server), model="zip")
 

@@ -88,13 +88,22 @@ def s3_store(server: MotoS3Server, name: str = "data", bucket: str | None = None
     return Store(name, connection, f"srv:{bucket}", server.rclone_env("srv"), secrets)
 
 
-def azure_store(server: AzuriteServer, name: str = "data", container: str | None = None) -> Store:
-    """A container read through a SAS URL from a Secret, as ODAHU configured Azure."""
+def azure_store(
+    server: AzuriteServer, name: str = "data", container: str | None = None, *, account_key: bool = False
+) -> Store:
+    """A container read through a SAS URL from a Secret, as ODAHU configured Azure; or, with
+    ``account_key``, through the account's key (Secret key ``key``), the account named by the endpoint."""
     container = container or unique_bucket("az")
     server.create_bucket(container)
     secret = f"{name}-credentials"
-    connection = {"type": "azureblob", "uri": container, "credentials": {"secretRef": {"name": secret}}}
-    secrets = {secret: {"sasURL": server.container_sas_url(container)}}
+    connection: dict[str, Any] = {"type": "azureblob", "uri": container}
+    if account_key:
+        connection["endpoint"] = server.account_url
+        connection["credentials"] = {"secretRef": {"name": secret, "keys": {"accountKey": "key"}}}
+        secrets = {secret: {"key": server.key}}
+    else:
+        connection["credentials"] = {"secretRef": {"name": secret}}
+        secrets = {secret: {"sasURL": server.container_sas_url(container)}}
     return Store(name, connection, f"srv:{container}", server.rclone_env("srv"), secrets)
 
 
