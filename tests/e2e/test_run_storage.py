@@ -24,7 +24,8 @@ from tests.e2e.test_run_support import (
     service,
     write_specs,
 )
-from tests.support.servers import AzuriteServer, GcsEmulator, MotoS3Server
+from tests.support.servers import AzuriteServer, GcsEmulator, HttpSink, MotoS3Server
+from tests.support.service_account import TOKEN_RESPONSE, ServiceAccount
 
 pytestmark = pytest.mark.e2e
 
@@ -102,6 +103,19 @@ def test_azure_account_key_remote_model_folder(tmp_path: Path, azurite_server: A
 
 def test_gcs_zip_model(tmp_path: Path, gcs_server: GcsEmulator) -> None:
     run_remote_model(tmp_path, gcs_store(gcs_server), model="zip")
+
+
+def test_gcs_service_account_key_from_a_secret(tmp_path: Path, gcs_server: GcsEmulator) -> None:
+    with HttpSink(response_body=TOKEN_RESPONSE) as tokens:
+        account = ServiceAccount(f"{tokens.url}/token")
+        run_remote_model(tmp_path, gcs_store(gcs_server, key_json=account.key_json()))
+    # rclone traded the Secret's key for its tokens: each request's JWT is signed by that key.
+    assert tokens.requests
+    for request in tokens.requests:
+        claims = account.claims(request.body)
+        assert claims["iss"] == account.email
+        assert claims["aud"] == account.token_uri
+        assert "devstorage" in claims["scope"]
 
 
 def test_s3_zip_model(tmp_path: Path, s3_server: MotoS3Server) -> None:

@@ -107,17 +107,26 @@ def azure_store(
     return Store(name, connection, f"srv:{container}", server.rclone_env("srv"), secrets)
 
 
-def gcs_store(server: GcsEmulator, name: str = "data", bucket: str | None = None) -> Store:
+def gcs_store(
+    server: GcsEmulator, name: str = "data", bucket: str | None = None, *, key_json: str | None = None
+) -> Store:
+    """A bucket read anonymously (the emulator's way), or with ``key_json`` through a service-account
+    key from a Secret."""
     bucket = bucket or unique_bucket("gcs")
     server.create_bucket(bucket)
-    connection = {
+    connection: dict[str, Any] = {
         "type": "gcs",
         "uri": f"gs://{bucket}",
         "endpoint": server.endpoint,
         "project": server.project_number,
         "credentials": {"anonymous": True},
     }
-    return Store(name, connection, f"srv:{bucket}", server.rclone_env("srv"))
+    secrets: dict[str, dict[str, str]] = {}
+    if key_json is not None:
+        secret = f"{name}-credentials"
+        connection["credentials"] = {"secretRef": {"name": secret}}
+        secrets = {secret: {"serviceAccountKey": key_json}}
+    return Store(name, connection, f"srv:{bucket}", server.rclone_env("srv"), secrets)
 
 
 def doc(kind: str, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
