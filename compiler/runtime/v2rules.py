@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import struct
 from itertools import chain
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import AbstractSet, Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 try:
     from . import _v2base as base
@@ -78,7 +78,7 @@ def _allowed(dtype: str, profile: Profile) -> FrozenSet[type]:
     return result
 
 
-def _in_range_fast(dtype: str, leaves: List[Any], types: Set[type]) -> bool:
+def _in_range_fast(dtype: str, leaves: List[Any], types: AbstractSet[type]) -> bool:
     """True when every leaf (of allowed types) is surely in range; False means: scan them one by one."""
     if dtype in ("BOOL", "BYTES") or not leaves:
         return True
@@ -91,11 +91,13 @@ def _in_range_fast(dtype: str, leaves: List[Any], types: Set[type]) -> bool:
             _packer(len(leaves), base.INT_RANGES[dtype][2]).pack(*leaves)
         elif dtype in base.FLOAT_CODES:
             _packer(len(leaves), base.FLOAT_CODES[dtype]).pack(*leaves)
+            # Packing takes infinity, which is what JSON's 1e400 parses to; FP32 and FP16 cannot hold it.
+            return math.isfinite(sum(leaves))
         elif dtype == "FP64":
             return math.isfinite(float(sum(leaves)))
         else:
             return bool(min(leaves) > -base.BF16_LIMIT and max(leaves) < base.BF16_LIMIT)
-    except (struct.error, OverflowError):
+    except (struct.error, OverflowError, TypeError):  # TypeError: sum/min/max over what is no number
         return False
     return True
 
@@ -259,12 +261,15 @@ def _tensor(
     base.unknown(tensor, base.TENSOR_KEYS, ptr, found)
 
 
-def _plain_tensor(tensor: Any, names: Set[str], profile: Profile) -> bool:
+def _plain_tensor(tensor: Any, names: Set[str], profile: Profile, literals: bool = True) -> bool:
     """True for a tensor the full checks would pass without a finding; it then takes its name.
 
     Most tensors are plain: known keys, no parameters, a shape of integers, data in the natural nesting, all
     in range. This decides those with a few whole-list operations and builds no pointer; anything else
-    (False) goes through ``_tensor``, which finds and reports whatever is wrong.
+    (False) goes through ``_tensor``, which finds and reports whatever is wrong. ``literals`` False says
+    the file holds no ``true``/``false`` (nor NaN tokens): then flat numeric data that packs as its
+    datatype needs no look at each element's type (packing refuses all but numbers, and booleans and
+    tokens are the only numbers it takes that the checks do not).
     """
     if type(tensor) is not dict or not tensor.keys() <= _PLAIN_KEYS or "data" not in tensor:
         return False
@@ -277,6 +282,11 @@ def _plain_tensor(tensor: Any, names: Set[str], profile: Profile) -> bool:
         return False
     if shape and not 0 <= min(shape) <= max(shape) <= base.U64:
         return False
+    if not literals and dtype in _NUMERIC and data and _in_range_fast(dtype, data, _INT):
+        if math.prod(shape) != len(data):
+            return False
+        names.add(name)
+        return True
     leaves, types = data, set(map(type, data))
     if list in types:
         flat = _levels(data, types, "", Findings(), profile)
@@ -293,10 +303,11 @@ def _plain_tensor(tensor: Any, names: Set[str], profile: Profile) -> bool:
 
 _PLAIN_KEYS = base.TENSOR_KEYS - {"parameters"}
 _PLAIN_DATATYPES = base.DATATYPES - {"FP16"}  # FP16 as JSON numbers is always warned (A2)
+_NUMERIC = _PLAIN_DATATYPES - {"BOOL", "BYTES"}
 
 
 def _tensors(
-    doc: Dict[str, Any], key: str, rule: str, found: Findings, profile: Profile, relaxed: bool
+    doc: Dict[str, Any], key: str, rule: str, found: Findings, profile: Profile, relaxed: bool, literals: bool
 ) -> None:
     tensors = doc.get(key)
     if not isinstance(tensors, list):
@@ -306,16 +317,16 @@ def _tensors(
         found.warn("/" + key, rule, f"{key} is empty (A10)")
     names: Set[str] = set()
     for i, tensor in enumerate(tensors):
-        if not _plain_tensor(tensor, names, profile):
+        if not _plain_tensor(tensor, names, profile, literals):
             _tensor(tensor, f"/{key}/{i}", rule, names, found, profile, relaxed)
 
 
-def _request(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
+def _request(doc: Dict[str, Any], found: Findings, profile: Profile, literals: bool) -> None:
     if "id" in doc and not isinstance(doc["id"], str):
         found.error("/id", "R4", f"id {base.show(doc['id'])} is not a string (A15)")
     if "parameters" in doc:
         base.parameters(doc["parameters"], "/parameters", found, profile, False)
-    _tensors(doc, "inputs", "R3", found, profile, False)
+    _tensors(doc, "inputs", "R3", found, profile, False, literals)
     if "outputs" in doc:
         outputs = doc["outputs"]
         if not isinstance(outputs, list):
@@ -336,7 +347,7 @@ def _request(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
     base.unknown(doc, base.REQUEST_KEYS, "", found)
 
 
-def _response(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
+def _response(doc: Dict[str, Any], found: Findings, profile: Profile, literals: bool) -> None:
     relaxed = profile.relaxed_output_parameters
     if not isinstance(doc.get("model_name"), str):
         found.error("/model_name", "R6", "model_name is required and must be a string")
@@ -350,8 +361,28 @@ def _response(doc: Dict[str, Any], found: Findings, profile: Profile) -> None:
         found.error("/id", "R8", "id is required by this profile (A8)")
     if "parameters" in doc:
         base.parameters(doc["parameters"], "/parameters", found, profile, relaxed)
-    _tensors(doc, "outputs", "R9", found, profile, relaxed)
+    _tensors(doc, "outputs", "R9", found, profile, relaxed, literals)
     base.unknown(doc, base.RESPONSE_KEYS, "", found)
+
+
+def _may_hold_booleans(raw: bytes) -> bool:
+    """Whether the text holds ``true`` or ``false`` (a JSON boolean is one of these, spelled out).
+
+    A search for each word reads the whole text (0.15 ms per 100 KB); the letters u and f are rare outside
+    words, and numbers have none, so looking at each of them (memchr) answers the same, far faster. Past a
+    handful of them (text-heavy files) the plain search answers.
+    """
+    for letter, word, offset in ((b"u", b"true", 2), (b"f", b"false", 0)):
+        at = raw.find(letter)
+        for _ in range(32):
+            if at < 0:
+                break
+            if at >= offset and raw[at - offset : at - offset + len(word)] == word:
+                return True
+            at = raw.find(letter, at + 1)
+        else:
+            return b"true" in raw or b"false" in raw
+    return False
 
 
 def check(raw: bytes, kind: str, profile: Profile) -> Tuple[Findings, Any]:
@@ -362,8 +393,7 @@ def check(raw: bytes, kind: str, profile: Profile) -> Tuple[Findings, Any]:
         return found, None
     if not isinstance(doc, dict):
         found.error("", "R2", f"the top-level value must be an object, not {type(doc).__name__}")
-    elif kind == "request":
-        _request(doc, found, profile)
     else:
-        _response(doc, found, profile)
+        literals = profile.nan_tokens or _may_hold_booleans(raw)
+        (_request if kind == "request" else _response)(doc, found, profile, literals)
     return found, doc

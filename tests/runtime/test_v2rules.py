@@ -220,6 +220,14 @@ CASES: list[tuple[str, Doc, str, list[str]]] = [
     ("R19 FP64 max", req(t("FP64", [1], [1.7976931348623157e308])), "request", []),
     ("R19 FP64 1e400", raw_tensor("FP64", "[1e400]"), "request", ["R19"]),
     ("R19 FP64 -1e400", raw_tensor("FP64", "[0.5, -1e400]", "[2]"), "request", ["R19"]),
+    ("R19 FP32 1e400", raw_tensor("FP32", "[0.5, 1e400]", "[2]"), "request", ["R19"]),
+    (
+        "R19 FP32 -1e400 in a file with a boolean",
+        raw_tensor("FP32", "[-1e400]").replace(b'{"inputs"', b'{"parameters":{"p":true},"inputs"'),
+        "request",
+        ["R19"],
+    ),
+    ("R19 FP16 1e400", raw_tensor("FP16", "[1e400]"), "request", ["R19"]),
     ("R19 FP64 400-digit integer", raw_tensor("FP64", "[" + "9" * 400 + "]"), "request", ["R19"]),
     ("R19 FP64 integer below the edge", req(t("FP64", [1], [2**1024 - 2**970 - 1])), "request", []),
     ("R19 FP64 integer at the edge", req(t("FP64", [1], [2**1024 - 2**970])), "request", ["R19"]),
@@ -422,7 +430,7 @@ def test_the_fast_path_finds_what_the_full_checks_find(
     profile = Profile(strict_integers=strict)
     fast, _ = check(raw, kind, profile)
     saved = v2rules._plain_tensor
-    v2rules._plain_tensor = lambda tensor, names, profile: False
+    v2rules._plain_tensor = lambda *args: False
     try:
         full, _ = check(raw, kind, profile)
     finally:
@@ -438,3 +446,35 @@ def test_plain_tensors_take_the_fast_path() -> None:
     assert not v2rules._plain_tensor(plain, names, Profile()), "a second x is for the full checks (A3)"
     assert not v2rules._plain_tensor({**plain, "datatype": "FP16"}, set(), Profile())
     assert not v2rules._plain_tensor({**plain, "data": [1, 2, 3, 4], "shape": [3]}, set(), Profile())
+
+
+def test_without_boolean_literals_packing_decides_flat_numbers() -> None:
+    def plain(data: list[Any], dtype: str = "INT32") -> bool:
+        tensor = {"name": "x", "shape": [len(data)], "datatype": dtype, "data": data}
+        return v2rules._plain_tensor(tensor, set(), Profile(), literals=False)
+
+    assert plain([1, 2, 3])
+    assert plain([0.5, 2, -3e38], "FP32")
+    assert plain([1e308, -1e308], "FP64")
+    assert not plain([1, 2.0, 3]), "an integral float in an INT tensor is warned (A6): the full checks"
+    assert not plain([1, 2**31]), "out of range"
+    assert not plain([1, "2"], "FP64")
+    assert not plain([[1], [2]], "FP32"), "nested: the shape decides, in the full checks"
+    assert not plain([1e400], "FP32"), "infinity overflows FP32"
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ('{"inputs": [{"name": "x", "data": [1, 2]}], "outputs": []}', False),
+        ('{"inputs": [{"data": [true]}]}', True),
+        ('{"inputs": [{"data": [0,false]}]}', True),
+        ("true", True),
+        ("false", True),
+        ('{"id": "u f uu ff"}', False),
+        ('{"id": "' + "u" * 100 + '", "p": true}', True),  # past the letters looked at one by one
+        ('{"id": "' + "fu" * 100 + '"}', False),
+    ],
+)
+def test_boolean_literals_are_found_by_their_rare_letters(text: str, holds: bool) -> None:
+    assert v2rules._may_hold_booleans(text.encode()) is holds
