@@ -394,6 +394,7 @@ def check(raw: bytes, kind: str, profile: Profile) -> Tuple[Findings, Any]:
     if not isinstance(doc, dict):
         found.error("", "R2", f"the top-level value must be an object, not {type(doc).__name__}")
     else:
-        literals = profile.nan_tokens or _may_hold_booleans(raw)
+        # Below a few KB the per-element look costs less than the scan for the words.
+        literals = profile.nan_tokens or len(raw) < 4096 or _may_hold_booleans(raw)
         (_request if kind == "request" else _response)(doc, found, profile, literals)
     return found, doc
