@@ -108,7 +108,7 @@ def measured(fn: Callable[[], None], server_pid: int | None) -> Part:
     return Part(seconds, cpu + server_cpu(server_pid) - served)
 
 
-# The least work a check of each file can do: parse it (issue 4's floor), in a process of its own.
+# The least work a check of each file can do: parse it (bench_validate.py's floor), in a process of its own.
 PARSE = """import json, os, sys
 for name in os.listdir(sys.argv[1]):
     with open(os.path.join(sys.argv[1], name), "rb") as fh:
