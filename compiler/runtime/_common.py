@@ -16,6 +16,12 @@ import time
 from typing import IO, Callable, Dict, List, Optional, Sequence, Tuple
 
 RCLONE_FLAGS = ["--retries", "3", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "30s"]
+# rclone retries a store that refuses every connection for hours (its S3 pacer spaces the retries by up to
+# 2 s, shared by all transfers). A call that fails and moves nothing for this long is given up.
+STALL_SECONDS = 300.0
+# Counters of rclone's JSON stats that move while a call gets anything done (listing included).
+PROGRESS = ("bytes", "checks", "transfers", "deletes", "deletedDirs", "renames", "listed", "serverSideCopies",
+            "serverSideMoves")  # fmt: skip
 
 
 class Fail(Exception):
@@ -101,10 +107,13 @@ def model_meta(path: Optional[str], name: Optional[str], version: Optional[str])
 class Rclone:
     """Runs rclone with the shared robust flags, inside an overall deadline."""
 
-    def __init__(self, binary: Optional[str], config: Optional[str], timeout: float) -> None:
+    def __init__(
+        self, binary: Optional[str], config: Optional[str], timeout: float, stall: float = STALL_SECONDS
+    ) -> None:
         self.binary = binary or os.environ.get("ODAHU_RCLONE") or "rclone"
         self.config = config or os.environ.get("RCLONE_CONFIG") or None
         self.deadline = time.monotonic() + timeout
+        self.stall = stall
 
     def run(self, step: str, args: List[str], ok_codes: Sequence[int] = (0,), quiet: bool = True) -> str:
         """Run ``rclone ARGS``; return stdout. A failure raises Fail naming the step and rclone's error."""
@@ -112,6 +121,10 @@ class Rclone:
         if self.config:
             cmd += ["--config", self.config]
         cmd += args + RCLONE_FLAGS + (["--quiet"] if quiet else [])
+        # JSON logs: error lines keep their parts, and stats lines (at ERROR, so --quiet shows them) tell
+        # whether the call still gets anything done.
+        interval = max(1.0, min(10.0, self.stall / 4))
+        cmd += ["--use-json-log", "--stats", f"{interval:g}s", "--stats-log-level", "ERROR"]
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise Fail(f"{step}: out of time before it started")
@@ -122,17 +135,16 @@ class Rclone:
         # rclone's errors reach the step's log as they happen (a stalled upload that retries shows why),
         # redacted; the last one also names the failure. A call that may fail on purpose (a probe for an
         # object that need not exist) keeps them to itself.
-        errors: List[str] = []
-        show = tuple(ok_codes) == (0,)
-        pump = threading.Thread(
-            target=_pass_on, args=(proc.stderr, step if show else None, errors), daemon=True
-        )
-        pump.start()
         expired = threading.Event()
 
         def stop() -> None:
             expired.set()
             proc.kill()
+
+        show = tuple(ok_codes) == (0,)
+        log = _Log(step if show else None, self.stall, proc.kill)
+        pump = threading.Thread(target=log.read, args=(proc.stderr,), daemon=True)
+        pump.start()
 
         timer = threading.Timer(left, stop)
         timer.start()
@@ -146,8 +158,13 @@ class Rclone:
                 pump.join()
         if expired.is_set():
             raise Fail(f"{step}: rclone did not finish within the time limit")
+        if log.stalled:
+            raise Fail(
+                f"{step}: rclone got nothing done for {self.stall:g} s while it kept failing, given up: "
+                f"{last_error(''.join(log.lines))}"
+            )
         if proc.returncode not in ok_codes:
-            raise Fail(f"{step}: rclone exited {proc.returncode}: {last_error(''.join(errors))}")
+            raise Fail(f"{step}: rclone exited {proc.returncode}: {last_error(''.join(log.lines))}")
         return out
 
     def run_all(self, calls: Sequence[Tuple[str, List[str], Sequence[int]]]) -> List[str]:
@@ -180,15 +197,55 @@ class Rclone:
         return outs
 
 
-def _pass_on(stream: Optional[IO[str]], step: Optional[str], lines: List[str]) -> None:
-    """Keep rclone's stderr lines and print each (URL queries redacted) under the step's name, if given."""
-    if stream is None:
-        return
-    for line in stream:
-        lines.append(line)
-        text = line.strip()
-        if step is not None and text and "Config file" not in text:
-            print(f"{step}: rclone: {redact(text)}", file=sys.stderr, flush=True)
+class _Log:
+    """rclone's stderr as it comes: other lines kept (and shown, redacted), stats lines watched.
+
+    A stats line whose progress counters have not moved for ``stall`` seconds while rclone counts errors
+    calls ``stop`` (once) and sets ``stalled``.
+    """
+
+    def __init__(self, step: Optional[str], stall: float, stop: Callable[[], None]) -> None:
+        self.step, self.stall, self.stop = step, stall, stop
+        self.lines: List[str] = []
+        self.stalled = False
+        self._progress = -1.0
+        self._since = time.monotonic()
+
+    def read(self, stream: Optional[IO[str]]) -> None:
+        if stream is None:
+            return
+        for raw in stream:
+            line = self._line(raw)
+            if line is None:
+                continue
+            self.lines.append(line)
+            text = line.strip()
+            if self.step is not None and text and "Config file" not in text:
+                print(f"{self.step}: rclone: {redact(text)}", file=sys.stderr, flush=True)
+
+    def _line(self, raw: str) -> Optional[str]:
+        """The line as rclone's text log words it; None for a stats line."""
+        try:
+            entry = json.loads(raw) if raw.startswith("{") else None
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            return raw
+        stats = entry.get("stats")
+        if isinstance(stats, dict):
+            self._watch(stats)
+            return None
+        level, what, msg = str(entry.get("level", "")).upper(), entry.get("object"), entry.get("msg", "")
+        return f"{level} : {what}: {msg}\n" if what else f"{level} : {msg}\n"
+
+    def _watch(self, stats: Dict[str, object]) -> None:
+        now = time.monotonic()
+        progress = sum(float(v) for v in (stats.get(k) for k in PROGRESS) if isinstance(v, (int, float)))
+        if progress != self._progress:
+            self._progress, self._since = progress, now
+        elif stats.get("errors") and now - self._since >= self.stall and not self.stalled:
+            self.stalled = True
+            self.stop()
 
 
 _URL_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")

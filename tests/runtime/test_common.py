@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
 from compiler.runtime import _common as common
+from tests.runtime.conftest import rclone_binary
 
 
 def test_request_id_flag_then_taskrun_uid(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,3 +125,66 @@ def test_rclone_run_all_waits_for_every_call_then_raises_the_first_failure(tmp_p
             ("third", ["fail-3"], (0,)),
         ])  # fmt: skip
     assert (tmp_path / "done-slow").exists()  # the slow call had ended before the failure was raised
+
+
+def _stats(errors: int, **counters: int) -> str:
+    return json.dumps(
+        {"level": "error", "msg": "\nTransferred: ...", "stats": {"errors": errors, **counters}}
+    )
+
+
+def test_rclone_log_words_json_lines_as_text_and_watches_stats(capsys: pytest.CaptureFixture[str]) -> None:
+    stops: list[int] = []
+    log = common._Log("upload", 0.0, lambda: stops.append(1))
+    error = {"level": "error", "object": "a.json", "msg": "Failed to copy: PUT https://h/c/a.json?sig=S"}
+    lines = [
+        _stats(0, listed=50),
+        json.dumps(error) + "\n",
+        _stats(1, listed=50, bytes=10),  # moved: not stalled
+        "plain text line\n",
+        _stats(1, listed=50, bytes=10),  # errors and nothing moved for stall (0) seconds
+        _stats(2, listed=50, bytes=10),  # stopped once only
+    ]
+    log.read(iter(line if line.endswith("\n") else line + "\n" for line in lines))  # type: ignore[arg-type]
+    assert log.lines == [
+        "ERROR : a.json: Failed to copy: PUT https://h/c/a.json?sig=S\n",
+        "plain text line\n",
+    ]
+    assert log.stalled
+    assert stops == [1]
+    err = capsys.readouterr().err
+    assert "upload: rclone: ERROR : a.json: Failed to copy: PUT https://h/c/a.json?<redacted>" in err
+    assert "Transferred" not in err  # stats lines are watched, not shown
+
+
+def test_rclone_log_without_errors_never_gives_up() -> None:
+    stops: list[int] = []
+    log = common._Log(None, 0.0, lambda: stops.append(1))
+    log.read(iter([_stats(0, listed=5) + "\n"] * 5))  # type: ignore[arg-type]
+    assert not log.stalled  # a long listing or a slow start is no stall
+    assert not stops
+
+
+def test_rclone_gives_up_on_a_store_that_refuses_every_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port on loopback that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    remote = {"TYPE": "s3", "PROVIDER": "Other", "ACCESS_KEY_ID": "a", "SECRET_ACCESS_KEY": "b"}
+    remote.update(ENDPOINT=f"http://127.0.0.1:{port}", FORCE_PATH_STYLE="true")
+    for key, value in remote.items():
+        monkeypatch.setenv(f"RCLONE_CONFIG_DEAD_{key}", value)
+    source = tmp_path / "out"
+    source.mkdir()
+    for i in range(20):
+        (source / f"r{i}.json").write_text("{}")
+    started = time.monotonic()
+    with pytest.raises(common.Fail) as failed:
+        common.Rclone(rclone_binary(), None, 600, stall=3).run(
+            "upload the output", ["copy", str(source), "dead:b"]
+        )
+    message = str(failed.value)
+    assert message.startswith("upload the output: rclone got nothing done for 3 s while it kept failing")
+    assert "connection refused" in message
+    assert time.monotonic() - started < 120  # rclone alone retries this for hours
