@@ -132,15 +132,15 @@ class Rclone:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except FileNotFoundError:
             raise Fail(f"{step}: rclone binary {self.binary!r} not found") from None
-        # rclone's errors reach the step's log as they happen (a stalled upload that retries shows why),
-        # redacted; the last one also names the failure. A call that may fail on purpose (a probe for an
-        # object that need not exist) keeps them to itself.
         expired = threading.Event()
 
         def stop() -> None:
             expired.set()
             proc.kill()
 
+        # rclone's errors reach the step's log as they happen (a stalled upload that retries shows why),
+        # redacted; the last one also names the failure. A call that may fail on purpose (a probe for an
+        # object that need not exist) keeps them to itself.
         show = tuple(ok_codes) == (0,)
         log = _Log(step if show else None, self.stall, proc.kill)
         pump = threading.Thread(target=log.read, args=(proc.stderr,), daemon=True)

@@ -35,6 +35,8 @@ except ImportError:  # run as a plain file next to its siblings
 PROG = "sync-output"
 REPORT = "_report.json"
 KINDS = ("input", "output")
+# What the output upload leaves alone in the run's folder: the rejected files and the run's markers.
+SCOPE = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
 
 
 def _sha256(path: str) -> str:
@@ -105,11 +107,10 @@ def upload(args: argparse.Namespace) -> str:
     success, manifest_name = "_SUCCESS", "_manifest.json"
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     rclone.run("remove the old success marker", ["deletefile", f"{folder}/{success}"], ok_codes=(0, 3, 4))
-    scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
     with tempfile.TemporaryDirectory() as tmp:
         rejected = args.rejected if os.path.isdir(args.rejected) else tmp
         rclone.run_all([
-            ("upload the output", ["sync", args.output, folder, *scope], (0,)),
+            ("upload the output", ["sync", args.output, folder, *SCOPE], (0,)),
             ("upload the rejected files", ["sync", rejected, f"{folder}/_rejected"], (0,)),
         ])  # fmt: skip
         doc = manifest(args, rid, meta)
@@ -129,12 +130,11 @@ def _upload_shard(args: argparse.Namespace, rid: str, meta: Dict[str, str], fold
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     old = ["deletefile", f"{mine}/_manifest.json"]
     rclone.run("remove the shard's old manifest", old, ok_codes=(0, 3, 4))
-    scope = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
     with tempfile.TemporaryDirectory() as tmp:
         rejected = args.rejected if os.path.isdir(args.rejected) else tmp
         files, reports = ["--exclude", f"/*/{REPORT}"], ["--include", f"/*/{REPORT}"]
         rclone.run_all([
-            ("upload the output", ["copy", args.output, folder, *scope, "--exclude", "/_shards/**"], (0,)),
+            ("upload the output", ["copy", args.output, folder, *SCOPE, "--exclude", "/_shards/**"], (0,)),
             ("upload the rejected files", ["copy", rejected, f"{folder}/_rejected", *files], (0,)),
             ("upload the reports", ["sync", rejected, f"{mine}/_rejected", *reports], (0,)),
         ])  # fmt: skip

@@ -283,19 +283,17 @@ def _plain_tensor(tensor: Any, names: Set[str], profile: Profile, literals: bool
     if shape and not 0 <= min(shape) <= max(shape) <= base.U64:
         return False
     if not literals and dtype in _NUMERIC and data and _in_range_fast(dtype, data, _INT):
-        if math.prod(shape) != len(data):
+        leaves = data  # packed as the datatype: numbers of it only, in range, flat
+    else:
+        leaves, types = data, set(map(type, data))
+        if list in types:
+            flat = _levels(data, types, "", Findings(), profile)
+            if flat is None or flat[2] != shape:
+                return False
+            leaves, types, _ = flat
+        if not (types <= _allowed(dtype, profile) and _in_range_fast(dtype, leaves, types)):
             return False
-        names.add(name)
-        return True
-    leaves, types = data, set(map(type, data))
-    if list in types:
-        flat = _levels(data, types, "", Findings(), profile)
-        if flat is None or flat[2] != shape:
-            return False
-        leaves, types, _ = flat
     if math.prod(shape) != len(leaves):
-        return False
-    if not (types <= _allowed(dtype, profile) and _in_range_fast(dtype, leaves, types)):
         return False
     names.add(name)
     return True

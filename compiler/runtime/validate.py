@@ -122,10 +122,7 @@ def place_file(job: Job, result: Result, made: Set[str]) -> Result:
         return result
     src = os.path.join(job.src, rel)
     try:
-        if ok:
-            _files.link(src, os.path.join(job.valid, rel), made)
-        else:
-            _files.link(src, _rejected_path(job, rel), made)
+        _files.link(src, os.path.join(job.valid, rel) if ok else _rejected_path(job, rel), made)
     except OSError as exc:
         if ok:
             raise common.Fail(f"cannot place {rel} in {job.valid}: {exc.strerror}") from None

@@ -154,19 +154,22 @@ def test_rerun_into_the_same_folders(tmp_path: Path) -> None:
     assert (tmp_path / "valid" / "a.json").read_bytes() == json.dumps(GOOD).encode()
 
 
+# Requests the cross-file tests answer: with ids, one asking for two outputs, one without an id.
+REQUESTS = {
+    "one.json": {**GOOD, "id": "r1"},
+    "two.json": {**GOOD, "id": "r2"},
+    "sub/three.json": {**GOOD, "id": "r3", "outputs": [{"name": "y"}, {"name": "z"}]},
+    "four.json": {"inputs": GOOD["inputs"]},
+}
+
+
 def _response(rid: str | None, names: tuple[str, ...] = ("y",)) -> dict[str, Any]:
     outputs = [{"name": n, "shape": [1], "datatype": "FP32", "data": [1.0]} for n in names]
     return {"model_name": "m", "outputs": outputs, **({"id": rid} if rid is not None else {})}
 
 
 def test_responses_against_requests(tmp_path: Path) -> None:
-    requests = {
-        "one.json": {**GOOD, "id": "r1"},
-        "two.json": {**GOOD, "id": "r2"},
-        "sub/three.json": {**GOOD, "id": "r3", "outputs": [{"name": "y"}, {"name": "z"}]},
-        "four.json": {"inputs": GOOD["inputs"]},
-        "lost.json": GOOD,
-    }
+    requests = {**REQUESTS, "lost.json": GOOD}
     _write(tmp_path / "requests", requests)
     _write(
         tmp_path / "src",
@@ -194,13 +197,7 @@ def test_responses_against_requests(tmp_path: Path) -> None:
 
 
 def test_facts_of_the_requests_replace_reading_them_again(tmp_path: Path) -> None:
-    requests = {
-        "one.json": {**GOOD, "id": "r1"},
-        "two.json": {**GOOD, "id": "r2"},
-        "sub/three.json": {**GOOD, "id": "r3", "outputs": [{"name": "y"}, {"name": "z"}]},
-        "four.json": {"inputs": GOOD["inputs"]},
-        "bad.json": {**BAD, "id": "rb"},
-    }
+    requests = {**REQUESTS, "bad.json": {**BAD, "id": "rb"}}
     _write(tmp_path / "requests", requests)
     facts = tmp_path / "config" / "facts.json"
     src = str(tmp_path / "requests")
