@@ -231,7 +231,12 @@ class _Steps:
 
     def policy_args(self, *, response: bool) -> tuple[str, ...]:
         policy = self.settings.validation
-        args: list[str] = ["--max-rejected", str(policy.maxRejected)]
+        args: list[str] = [
+            "--max-rejected",
+            str(policy.maxRejected),
+            "--max-file-bytes",
+            str(policy.maxFileBytes),
+        ]
         if policy.maxRejectedFraction is not None:
             args += ["--max-rejected-fraction", repr(float(policy.maxRejectedFraction))]
         if response and policy.requireOnePerRequest:

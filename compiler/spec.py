@@ -281,6 +281,8 @@ class ValidationPolicy(SpecModel):
     maxRejectedFraction: Annotated[float, Field(ge=0, le=1)] | None = None
     requireOnePerRequest: bool = True
     requireMatchingIds: bool = True
+    maxFileBytes: Annotated[int, Field(ge=1024, le=1 << 40)] = 8 << 20
+    """A larger data file is rejected unread (checking holds up to ~34x a file's size in memory); 8 MiB."""
 
 
 class Toleration(SpecModel):

@@ -59,8 +59,11 @@ def request_id(value: Optional[str]) -> str:
     return rid
 
 
-def walk_files(root: str) -> List[str]:
-    """Every file below ``root`` as a sorted list of '/'-separated relative paths (missing root: empty)."""
+def walk_files(root: str, dir_links: bool = False) -> List[str]:
+    """Every file below ``root`` as a sorted list of '/'-separated relative paths (missing root: empty).
+
+    Symlinks to folders are never entered; ``dir_links`` lists them too, as entries of their own.
+    """
     found: List[str] = []
     if not os.path.isdir(root):
         return found
@@ -69,6 +72,8 @@ def walk_files(root: str) -> List[str]:
         rel = os.path.relpath(dirpath, root)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
         found.extend(prefix + name for name in filenames)
+        if dir_links:
+            found.extend(prefix + name for name in dirnames if os.path.islink(os.path.join(dirpath, name)))
     found.sort()
     return found
 

@@ -25,18 +25,42 @@ def link(src: str, dst: str, made: Set[str]) -> None:
         os.unlink(dst)
         link(src, dst, made)
     except OSError:
-        shutil.copyfile(src, dst)
+        shutil.copyfile(src, dst, follow_symlinks=False)  # a rejected symlink is kept as one, never read
 
 
-def read_bytes(path: str) -> bytes:
-    """The whole file (os.read: cheaper than a buffered file object for many small files)."""
-    fd = os.open(path, os.O_RDONLY)
+# Parsing holds up to ~34 bytes of Python objects per byte of file (arrays of one-element arrays; FP32 data
+# ~16x, bench/README.md bench_memory.py): past this size a file is refused unread, so a checking process
+# stays under ~300 MB whatever the file holds, and the default 1 GiB helper limit fits three of them.
+MAX_FILE_BYTES = 8 << 20
+
+
+class TooBig(OSError):
+    """The file is larger than the per-file limit; ``size`` is what it holds (or at least holds)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+def read_bytes(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The whole file, or TooBig before reading it when it passes ``limit`` bytes; a symlink is not followed.
+
+    os.read: cheaper than a buffered file object for many small files. A file that grows while read is cut
+    at ``limit + 1`` bytes and refused as well.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
         size = os.fstat(fd).st_size
+        if size > limit:
+            raise TooBig(size)
         parts = [os.read(fd, size + 1)]
-        if len(parts[0]) != size:  # a short read or a grown file: read on to the end
-            while parts[-1]:
-                parts.append(os.read(fd, 1 << 20))
+        got = len(parts[0])
+        if got != size:  # a short read or a grown file: read on to the end, never past the limit
+            while parts[-1] and got <= limit:
+                parts.append(os.read(fd, min(1 << 20, limit + 1 - got)))
+                got += len(parts[-1])
+        if got > limit:
+            raise TooBig(got)
     finally:
         os.close(fd)
     return b"".join(parts)

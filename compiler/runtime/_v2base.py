@@ -160,7 +160,7 @@ def parameters(params: Any, ptr: str, found: Findings, profile: Profile, relaxed
         elif want.endswith("uint") and not (want.startswith("str") and kind is str):
             number = int_value(value, kptr, "R22", key, found, profile)
             if number is not None and not 0 <= number <= U64:
-                found.error(kptr, "R22", f"{key} {number} is outside [0, 2^64-1]")
+                found.error(kptr, "R22", f"{key} {show(number)} is outside [0, 2^64-1]")
     return params
 
 
@@ -179,8 +179,17 @@ def esc(key: str) -> str:
 def show(value: Any) -> str:
     if type(value) is float and not math.isfinite(value):
         return "a number beyond the float range"
+    if type(value) is int:
+        return number(value)
     text = json.dumps(value) if not isinstance(value, Token) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def number(value: int) -> str:
+    """An integer for a message: in full up to 40 digits, else its size (str() refuses past 4300 digits)."""
+    if value.bit_length() <= 128:
+        return str(value)
+    return f"{'-' if value < 0 else ''}a {value.bit_length()}-bit integer"
 
 
 def _walk(obj: Any, ptr: str = "") -> Iterator[Tuple[str, Any]]:

@@ -39,7 +39,7 @@ def _shape(shape: Any, ptr: str, found: Findings, profile: Profile) -> Optional[
         if value is None:
             return None
         if not 0 <= value <= base.U64:
-            found.error(f"{ptr}/{i}", "R12", f"dimension {value} is outside [0, 2^64-1]")
+            found.error(f"{ptr}/{i}", "R12", f"dimension {base.number(value)} is outside [0, 2^64-1]")
             return None
         dims.append(value)
     return dims
@@ -202,10 +202,14 @@ def _data(
         unnatural = len(dims) > 1 and dims != shape
         if unnatural and not (profile.unnatural_nesting and count == len(leaves)):
             found.error(
-                ptr, "R14", f"nesting {dims} is neither flat nor the natural form of shape {shape} (A7)"
+                ptr,
+                "R14",
+                f"nesting {dims} is neither flat nor the natural form of shape {base.show(shape)} (A7)",
             )
         if count != len(leaves):
-            found.error(ptr, "R15", f"{len(leaves)} elements, shape {shape} holds {count}")
+            found.error(
+                ptr, "R15", f"{len(leaves)} elements, shape {base.show(shape)} holds {base.number(count)}"
+            )
     if dtype is None:
         return
     if dtype == "FP16" and leaves:

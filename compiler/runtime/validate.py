@@ -59,6 +59,7 @@ class Job(NamedTuple):
     matching_ids: bool
     in_place: bool = False
     facts: Optional[str] = None  # (responses) the requests' facts file that validate-input wrote
+    max_bytes: int = _files.MAX_FILE_BYTES  # a larger file is rejected unread
 
 
 def _entry(found: Findings) -> Entry:
@@ -75,24 +76,44 @@ def _entry(found: Findings) -> Entry:
 
 
 def check_one(job: Job, rel: str) -> Result:
-    """The Result of one file."""
-    if rel.endswith(".json") or rel.lower().endswith(".json"):
+    """The Result of one file; whatever goes wrong on it (a bug, MemoryError) is that file's rejection."""
+    try:
+        return _check_one(job, rel)
+    except Exception as exc:  # one file must never stop the pass, its report or the policy
+        found = Findings()
+        found.error("", "R0", f"the checks could not finish: {_describe(exc)}")
+        return rel, False, _entry(found), None
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_one(job: Job, rel: str) -> Result:
+    found = Findings()
+    path = job.src + os.sep + rel  # src has no trailing separator (main)
+    if os.path.islink(path):
+        found.error("", "R0", "a symbolic link: never followed, its target is not checked")
+    elif not (rel.endswith(".json") or rel.lower().endswith(".json")):
+        found.error("", "R0", "not a .json file")
+    else:
         try:
-            raw = _files.read_bytes(job.src + os.sep + rel)  # src has no trailing separator (main)
+            raw = _files.read_bytes(path, job.max_bytes)
+        except _files.TooBig as exc:
+            limit = f"the per-file limit {job.max_bytes} (maxFileBytes)"
+            found.error("", "R0", f"{exc.size} bytes, larger than {limit}: refused unread")
         except OSError as exc:
-            found = Findings()
             found.error("", "R1", f"cannot read the file: {exc.strerror}")
         else:
             found, doc = check(raw, job.kind, job.profile)
+            del raw  # the parsed document is what the rest needs: the bytes go before the cross checks
             if job.requests is not None and isinstance(doc, dict):
                 _requests.cross(job.requests, job.facts, job.matching_ids, rel, doc, found)
             elif job.kind == "request" and not found.errors:
                 facts = _requests.facts_of(doc)
                 entry = _entry(found) if found.warnings else None
                 return rel, True, entry, facts if facts[0] is not None or facts[1] else None
-    else:
-        found = Findings()
-        found.error("", "R0", "not a .json file")
     return rel, not found.errors, _entry(found) if found.errors or found.warnings else None, None
 
 
@@ -238,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--require-one-per-request", action="store_true", help="every request needs a response (R23)")
     add("--require-matching-ids", action="store_true", help="a response carries its request's id (R23)")
     add("--summary", help="write {checked, valid, rejected, missing} as compact JSON to this file")
+    add("--max-file-bytes", type=int, default=_files.MAX_FILE_BYTES, help="larger files are rejected unread")
     add("--jobs", type=int, default=0, help="worker processes (default: the pod's cores)")
     add("--quiet", action="store_true", help="print only the summary line")
     profile = parser.add_argument_group("profile (ambiguities of the protocol, see README.md)")
@@ -311,12 +333,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.require_matching_ids,
         in_place,
         facts,
+        args.max_file_bytes,
     )
     if common.inside(os.path.realpath(args.src), os.path.realpath(args.rejected)):
         raise common.Fail(f"the rejected folder {args.rejected} must not lie inside {args.src}")
     os.makedirs(args.valid, exist_ok=True)
     os.makedirs(args.rejected, exist_ok=True)
-    files = common.walk_files(args.src)
+    files = common.walk_files(args.src, dir_links=True)  # a linked folder is rejected, never left unchecked
     # Parsed documents hold no reference cycles: the cyclic collector would only rescan them (a few % on
     # many small files). Reference counting still frees each document when its check ends.
     gc.disable()

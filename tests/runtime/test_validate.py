@@ -118,7 +118,7 @@ def test_unreadable_file_is_rejected_not_fatal(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     entry = report["files"][0]
     assert entry["file"] == "dangling.json"
-    assert entry["errors"][0]["message"] == "cannot read the file: No such file or directory"
+    assert entry["errors"][0]["message"] == "a symbolic link: never followed, its target is not checked"
 
 
 def test_bad_fraction_is_a_usage_error(tmp_path: Path) -> None:
@@ -388,3 +388,59 @@ def test_in_place_in_parallel_gives_the_same_report(tmp_path: Path, monkeypatch:
         one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one" / folder).rglob("*.json"))
         many = sorted(p.relative_to(tmp_path / "many") for p in (tmp_path / "many" / folder).rglob("*.json"))
         assert one == many
+
+
+def test_a_shape_past_the_integer_print_limit_is_a_rejection_not_a_crash(tmp_path: Path) -> None:
+    """230 dimensions of 2^64-1: their product has over 4,300 digits, which str() refuses (a traceback)."""
+    huge = {"inputs": [{"name": "x", "shape": [230] + [2**64 - 1] * 229, "datatype": "INT8", "data": [1]}]}
+    _write(tmp_path / "src", {"a.json": huge, "b.json": GOOD})
+    response = {"model_name": "m", "outputs": huge["inputs"]}
+    _write(tmp_path / "out", {"a.json": response})
+    result, report = _validate(tmp_path, "request", "--jobs", "1", in_place=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (entry,) = report["files"]
+    assert entry["file"] == "a.json"
+    assert entry["errors"][0]["rule"] == "R15"
+    assert "holds a 14664-bit integer" in entry["errors"][0]["message"]
+    assert sorted(p.name for p in (tmp_path / "src").iterdir()) == ["b.json"]
+    out, valid, rejected = (str(tmp_path / name) for name in ("out", "v", "r"))
+    answer = run_program("validate", ["response", out, "--valid", valid, "--rejected", rejected])
+    assert answer.returncode == 1
+    assert json.loads((tmp_path / "r" / "_report.json").read_text())["files"][0]["errors"][0]["rule"] == "R15"
+
+
+def test_symlinks_are_rejected_never_followed(tmp_path: Path) -> None:
+    """A link to a valid file outside, and a linked folder: both rejected (R0), moved out of the input."""
+    outside = _write(tmp_path / "outside", {"good.json": GOOD, "folder/inner.json": GOOD})
+    src = _write(tmp_path / "src", {"a.json": GOOD})
+    (src / "link.json").symlink_to(outside / "good.json")
+    (src / "linked").symlink_to(outside / "folder")
+    result, report = _validate(tmp_path, "request", "--jobs", "1", in_place=True)
+    assert result.returncode == 1
+    assert {entry["file"]: entry["errors"][0]["rule"] for entry in report["files"]} == {
+        "link.json": "R0",
+        "linked": "R0",
+    }
+    assert "symbolic link" in report["files"][0]["errors"][0]["message"]
+    assert sorted(p.name for p in src.iterdir()) == ["a.json"]
+    assert (tmp_path / "rejected" / "linked").is_symlink()
+    assert (outside / "good.json").read_text() == json.dumps(GOOD)
+    assert (outside / "folder" / "inner.json").exists()
+
+
+def test_a_file_above_the_size_limit_is_rejected_unread(tmp_path: Path) -> None:
+    """Past --max-file-bytes (default 8 MiB) a file is refused from its size alone (a sparse file here)."""
+    src = _write(tmp_path / "src", {"small.json": GOOD, "big.json": GOOD})
+    with open(src / "huge.json", "wb") as fh:
+        fh.truncate(8 * 2**20 + 1)  # 8 MiB + 1 of zero bytes: read, it would be an R1 error
+    result, report = _validate(tmp_path, "request", "--jobs", "1", "--max-file-bytes", str(8 * 2**20))
+    assert result.returncode == 1
+    (entry,) = report["files"]
+    assert entry["file"] == "huge.json"
+    assert entry["errors"][0]["rule"] == "R0"
+    assert entry["errors"][0]["message"].startswith("8388609 bytes, larger than the per-file limit 8388608")
+    assert validate.Job("request", "", "", "", validate.Profile(), None, False).max_bytes == 8 * 2**20
+    small = len(json.dumps(GOOD))
+    result, report = _validate(tmp_path, "request", "--jobs", "1", "--max-file-bytes", str(small - 1))
+    assert report["rejected"] == 3
