@@ -4,8 +4,15 @@ Refused, with the member and the rule named: absolute paths, ``..`` components, 
 target leaves the destination, device / fifo / other special members, more members than ``max_members``,
 more unpacked bytes than ``max_bytes`` (declared sizes are checked first, real bytes are counted while
 writing, so a lying zip header cannot get past). Every write resolves the real path of its parent, opens with
-O_NOFOLLOW, and a final pass checks every created link, so nothing lands or points outside ``dest``. On a
-refusal the destination's contents are removed.
+O_NOFOLLOW, and a final pass checks every created link, so nothing lands or points outside ``dest``.
+
+An archive is checked whole, not only as far as its last member: a tar must end with its end-of-archive
+marker (two zero blocks; a tar cut at a member boundary has none), only zero padding may follow it, and a
+compressed tar is read to the end of its stream, so gzip's CRC-32 and length (ISIZE) are verified and bytes
+after the gzip member are refused. Tar metadata headers (pax, GNU long name / long link) are counted against
+``max_bytes`` and limited to ``MAX_META_BYTES`` each before tarfile reads them into memory. Encrypted zip
+members and compression methods zipfile cannot read are refused by name. On any refusal or failure the
+destination's contents are removed.
 """
 
 from __future__ import annotations
@@ -23,6 +30,18 @@ except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 CHUNK = 1 << 20
+# A pax or GNU long-name header is read whole into memory; real ones hold a path and a few attributes.
+MAX_META_BYTES = 1 << 20
+_META_TYPES = frozenset(
+    [
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    ]
+)
+_ZIP_METHODS = frozenset([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tar.xz")
 
 
@@ -51,6 +70,58 @@ def is_archive_name(name: str) -> bool:
     return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+class _CappedTarInfo(tarfile.TarInfo):
+    """A tar header that counts a metadata header's size against the caps before tarfile reads its data.
+
+    tarfile reads a pax or GNU long-name header's whole data in ``_proc_member`` (CPython Lib/tarfile.py,
+    ``_proc_pax`` / ``_proc_gnulong``: ``tarfile.fileobj.read(self._block(self.size))``), so its declared
+    size is checked here, first. ``odahu_budget`` on the TarFile: the metadata bytes it may still hold,
+    ``first_budget`` before the first one (set per archive: tarfile reads the first header while opening).
+    """
+
+    first_budget = MAX_META_BYTES
+
+    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _META_TYPES:
+            budget: int = getattr(archive, "odahu_budget", self.first_budget)
+            limit = min(MAX_META_BYTES, budget)
+            if self.size > limit:
+                what = "GNU long name" if self.type in _GNU_LONG else "pax"
+                raise UnsafeArchive(f"a {what} header of {self.size} bytes passes the limit of {limit} bytes")
+            archive.odahu_budget = budget - self.size  # type: ignore[attr-defined]
+        member: tarfile.TarInfo = super()._proc_member(archive)  # type: ignore[misc]
+        return member
+
+
+_GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+
+
+def _check_tar_end(tf: tarfile.TarFile, max_bytes: int) -> None:
+    """The end-of-archive marker, then only zero padding, read to the end of the (decompressed) stream.
+
+    tarfile stops quietly at the end of the data or at a header it cannot read, as at the marker. Reading a
+    compressed tar to its end makes gzip check the member's CRC-32 and ISIZE (CPython Lib/gzip.py
+    ``_read_eof``) and refuse bytes after it that start no gzip member (``_read_gzip_header``); bz2 and xz
+    verify their own checksums.
+    """
+    fh = tf.fileobj
+    assert fh is not None
+    fh.seek(tf.offset)
+    marker = fh.read(2 * tarfile.BLOCKSIZE)
+    if len(marker) < 2 * tarfile.BLOCKSIZE or marker.strip(b"\0"):
+        raise UnsafeArchive(f"no end-of-archive marker at byte {tf.offset}: the tar is cut short or broken")
+    padding = 0
+    while True:
+        chunk = fh.read(CHUNK)
+        if not chunk:
+            return
+        padding += len(chunk)
+        if chunk.strip(b"\0"):
+            raise UnsafeArchive("data after the tar's end-of-archive marker")
+        if padding > max_bytes:
+            raise UnsafeArchive(f"more than {max_bytes} bytes of padding after the end-of-archive marker")
+
+
 def _tar_members(tf: tarfile.TarFile) -> Iterator[Member]:
     for info in tf:  # streaming: a million-member bomb is refused before it is all read
         if info.isdir():
@@ -75,6 +146,16 @@ def _tar_members(tf: tarfile.TarFile) -> Iterator[Member]:
 
 def _zip_members(zf: zipfile.ZipFile, max_bytes: int, max_members: int) -> Iterator[Member]:
     infos = zf.infolist()
+    for info in infos:  # zipfile would fail on these only once their file exists
+        if info.flag_bits & 0x1:
+            raise UnsafeArchive(
+                f"member {info.filename!r}: encrypted (password-protected) members are not supported"
+            )
+        if info.compress_type not in _ZIP_METHODS:
+            raise UnsafeArchive(
+                f"member {info.filename!r}: compression method {info.compress_type} is not supported"
+                " (stored, deflate, bzip2 and lzma are)"
+            )
     if len(infos) > max_members:
         raise UnsafeArchive(f"archive has {len(infos)} members, more than the limit {max_members}")
     declared = sum(info.file_size for info in infos)
@@ -179,8 +260,10 @@ def _extract(members: Iterator[Member], root: str, max_bytes: int, max_members: 
 def _write_file(name: str, opener: Callable[[], IO[bytes]], target: str, total: int, max_bytes: int) -> int:
     _remove_existing(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(target, flags, 0o644)
-    with os.fdopen(fd, "wb") as out, opener() as src:
+    with (
+        opener() as src,
+        os.fdopen(os.open(target, flags, 0o644), "wb") as out,
+    ):  # opened first: no 0-byte file
         while True:
             chunk = src.read(CHUNK)
             if not chunk:
@@ -214,12 +297,20 @@ def safe_extract(archive: str, dest: str, max_bytes: int, max_members: int) -> i
             with zipfile.ZipFile(archive) as zf:
                 return _extract(_zip_members(zf, max_bytes, max_members), root, max_bytes, max_members)
         if kind == "tar" or tarfile.is_tarfile(archive):
-            with tarfile.open(archive, "r:*") as tf:
-                return _extract(_tar_members(tf), root, max_bytes, max_members)
+            capped = type("CappedTarInfo", (_CappedTarInfo,), {"first_budget": max_bytes})
+            with tarfile.open(archive, "r:*", tarinfo=capped) as tf:
+                count = _extract(_tar_members(tf), root, max_bytes, max_members)
+                _check_tar_end(tf, max_bytes)
+                return count
         raise UnsafeArchive(f"{os.path.basename(archive)!r} is neither a tar nor a zip archive")
     except UnsafeArchive:
         clear_dir(root)
         raise
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except Exception as exc:  # a broken archive (and whatever else stops the unpack) leaves dest empty
         clear_dir(root)
-        raise UnsafeArchive(f"{os.path.basename(archive)!r}: broken archive: {exc}") from None
+        raise UnsafeArchive(f"{os.path.basename(archive)!r}: broken archive: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

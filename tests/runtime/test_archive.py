@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import stat
@@ -203,3 +204,136 @@ def test_not_an_archive(area: tuple[Path, Path]) -> None:
     (tmp / "fake.zip").write_bytes(b"not a zip at all")
     with pytest.raises(UnsafeArchive, match="neither a tar nor a zip"):
         safe_extract(str(tmp / "fake.zip"), str(dest), MB, 10)
+
+
+# --- archives checked whole: each hostile archive below is built here, byte by byte where tools would refuse
+
+
+def _ten_members(tmp: Path) -> tuple[bytes, list[tarfile.TarInfo]]:
+    """A plain tar of ten 700-byte members ``m0``..``m9`` ('ODAHU' at byte 300 of each) and their headers."""
+    members = [(_info(f"m{i}"), bytes([65 + i]) * 300 + b"ODAHU" + bytes([65 + i]) * 395) for i in range(10)]
+    path = _tar(tmp / "ten.tar", members, "w")
+    with tarfile.open(path) as tf:
+        return path.read_bytes(), tf.getmembers()
+
+
+def _stored_gzip(tar: bytes) -> bytes:
+    """The tar in a gzip member of stored (uncompressed) deflate blocks: a flipped byte stays readable."""
+    return gzip.compress(tar, compresslevel=0, mtime=0)
+
+
+def _flip_data_byte(data: bytes) -> bytes:
+    at = data.index(b"ODAHU")
+    return data[:at] + b"X" + data[at + 1 :]
+
+
+def _bad_crc(data: bytes) -> bytes:
+    return data[:-8] + bytes([data[-8] ^ 0xFF]) + data[-7:]
+
+
+def _bad_isize(data: bytes) -> bytes:
+    return data[:-4] + (len(gzip.decompress(data)) + 512).to_bytes(4, "little")
+
+
+def _cut_at_member(tar: bytes, members: list[tarfile.TarInfo], keep: int) -> bytes:
+    """The tar cut right after member ``keep - 1``'s padded data: every member whole, no end marker."""
+    last = members[keep - 1]
+    return tar[: last.offset_data + -(-last.size // 512) * 512]
+
+
+WHOLE = [
+    ("flipped data byte in a stored gzip", lambda tar, m: _flip_data_byte(_stored_gzip(tar)), "tgz", "CRC"),
+    ("gzip CRC-32 wrong", lambda tar, m: _bad_crc(_stored_gzip(tar)), "tgz", "CRC"),
+    ("gzip length (ISIZE) wrong", lambda tar, m: _bad_isize(gzip.compress(tar)), "tgz", "length"),
+    ("garbage after the gzip member", lambda tar, m: gzip.compress(tar) + b"GARBAGE!", "tgz", "gzip"),
+    ("gzip cut short", lambda tar, m: gzip.compress(tar)[:-20], "tgz", "end-of-stream"),
+    ("tar cut at a member boundary", lambda tar, m: _cut_at_member(tar, m, 6), "tar", "end-of-archive"),
+    ("tar cut inside a member", lambda tar, m: _cut_at_member(tar, m, 6)[:-100], "tar", "unexpected end"),
+    (
+        "data after the end marker",
+        lambda tar, m: tar + b"\x00" * 512 + b"MORE" + b"\x00" * 508,
+        "tar",
+        "after",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "suffix", "reason"), [w[1:] for w in WHOLE], ids=[w[0] for w in WHOLE])
+def test_archive_is_checked_whole_and_a_failed_unpack_leaves_nothing(
+    area: tuple[Path, Path], make: Callable[[bytes, list[tarfile.TarInfo]], bytes], suffix: str, reason: str
+) -> None:
+    dest, tmp = area
+    tar, members = _ten_members(tmp)
+    archive = tmp / f"model.{suffix}"
+    archive.write_bytes(make(tar, members))
+    with pytest.raises(UnsafeArchive, match=reason):
+        safe_extract(str(archive), str(dest), 10 * MB, 100)
+    assert list(dest.iterdir()) == [], "members unpacked before the check failed are removed"
+
+
+def test_a_whole_archive_with_padding_still_unpacks(area: tuple[Path, Path]) -> None:
+    """The control: the same tar, gzip'd or plain, with record padding (zeros) after the marker, unpacks."""
+    dest, tmp = area
+    tar, _ = _ten_members(tmp)
+    for name, data in (
+        ("a.tar", tar + b"\x00" * 10240),
+        ("a.tgz", _stored_gzip(tar)),
+        ("b.tgz", gzip.compress(tar)),
+    ):
+        (tmp / name).write_bytes(data)
+        assert safe_extract(str(tmp / name), str(dest), 10 * MB, 100) == 10
+        assert (dest / "m3").read_bytes()[300:305] == b"ODAHU"
+
+
+def _pax_tar(path: Path, comment_bytes: int) -> Path:
+    """A tar.gz whose one member carries a pax header of about ``comment_bytes`` (a long comment record)."""
+    info = _info("weights.bin")
+    info.pax_headers = {"comment": "x" * comment_bytes}
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tf:
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"abc"))
+    return path
+
+
+def _gnu_long_name_tar(path: Path, length: int) -> Path:
+    info = _info("d/" * (length // 2) + "w")
+    with tarfile.open(path, "w:gz", format=tarfile.GNU_FORMAT) as tf:
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"abc"))
+    return path
+
+
+def test_tar_metadata_headers_count_against_the_caps_before_they_are_read(area: tuple[Path, Path]) -> None:
+    dest, tmp = area
+    with pytest.raises(UnsafeArchive, match=r"a pax header of \d+ bytes passes the limit of 500000 bytes"):
+        safe_extract(str(_pax_tar(tmp / "pax.tgz", 600_000)), str(dest), 500_000, 10)
+    with pytest.raises(UnsafeArchive, match=r"a pax header of \d+ bytes passes the limit of 1048576 bytes"):
+        safe_extract(str(_pax_tar(tmp / "pax2.tgz", 2 * MB)), str(dest), 100 * MB, 10)
+    with pytest.raises(UnsafeArchive, match=r"a GNU long name header of \d+ bytes passes the limit"):
+        safe_extract(str(_gnu_long_name_tar(tmp / "gnu.tgz", 600_000)), str(dest), 500_000, 10)
+    assert list(dest.iterdir()) == []
+    assert safe_extract(str(_pax_tar(tmp / "ok.tgz", 1000)), str(dest), MB, 10) == 1
+
+
+def _patched_zip(path: Path, local: int, central: int, value: int) -> Path:
+    """A one-member zip with a 2-byte field of its local header and of its central directory entry set."""
+    _zip(path, [("weights.bin", b"w" * 1000, 0o644)])
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        at = data.index(signature) + offset
+        data[at : at + 2] = value.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_encrypted_or_unsupported_zip_members_are_refused_by_name(area: tuple[Path, Path]) -> None:
+    """Local header: flags at 6, method at 8; central directory: flags at 8, method at 10 (APPNOTE 4.3)."""
+    dest, tmp = area
+    encrypted = _patched_zip(tmp / "enc.zip", 6, 8, 0x1)
+    with pytest.raises(UnsafeArchive, match=r"'weights\.bin': encrypted \(password-protected\) members"):
+        safe_extract(str(encrypted), str(dest), MB, 10)
+    assert list(dest.iterdir()) == [], "no 0-byte file is left behind"
+    ppmd = _patched_zip(tmp / "ppmd.zip", 8, 10, 98)
+    with pytest.raises(UnsafeArchive, match=r"'weights\.bin': compression method 98 is not supported"):
+        safe_extract(str(ppmd), str(dest), MB, 10)
+    assert list(dest.iterdir()) == []
