@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from compiler.runtime import validate
+from compiler.runtime.v2rules import Profile
 
 from .conftest import RUNTIME, run_program
 from .test_layering import _python39
@@ -440,7 +441,7 @@ def test_a_file_above_the_size_limit_is_rejected_unread(tmp_path: Path) -> None:
     assert entry["file"] == "huge.json"
     assert entry["errors"][0]["rule"] == "R0"
     assert entry["errors"][0]["message"].startswith("8388609 bytes, larger than the per-file limit 8388608")
-    assert validate.Job("request", "", "", "", validate.Profile(), None, False).max_bytes == 8 * 2**20
+    assert validate.Job("request", "", "", "", Profile(), None, False).max_bytes == 8 * 2**20
     small = len(json.dumps(GOOD))
     result, report = _validate(tmp_path, "request", "--jobs", "1", "--max-file-bytes", str(small - 1))
     assert report["rejected"] == 3
