@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from compiler.diagnostics import Diagnostic, did_you_mean
 from compiler.load import PathKey, RawDocument
+from compiler.naming import request_id_problem
 from compiler.spec import (
     CREDENTIAL_FIELDS,
+    BatchSettingsSpec,
     ConnectionSpec,
     InferenceJobSpec,
     InferenceServiceSpec,
     ResourceRequirements,
 )
+from compiler.translate import value_repr
 from compiler.units import check_quantity, parse_storage_uri
 
 # The YAML to write instead of an inline credential, by connection type (shown in E207's hint).
@@ -60,8 +64,92 @@ def check_spec(kind: str, spec: Any, raw: RawDocument) -> list[Diagnostic]:
             )
         return out
     if isinstance(spec, InferenceJobSpec):
-        return _resources(spec.resources, raw)
+        return _request_id(spec.requestId, raw) + _resources(spec.resources, raw)
+    if isinstance(spec, BatchSettingsSpec):
+        return _feedback_sink(spec, raw)
     return []
+
+
+def _request_id(value: str | None, raw: RawDocument) -> list[Diagnostic]:
+    """The webhook's rule (naming.request_id_problem): the id becomes a folder name and a program argument."""
+    problem = None if value is None else request_id_problem(value)
+    if problem is None:
+        return []
+    path: PathKey = ("spec", "requestId")
+    message = f"spec.requestId: {problem}, found {value_repr(value)}"
+    return [_at(raw, "E206", path, message, hint="e.g. 'nightly-2024-05-01'; leave it out for the run's uid")]
+
+
+SINK_FORMS = "none, fluentd://HOST:PORT, http(s)://HOST/PATH or rclone:CONNECTION:PATH"
+AUTH_HINT = (
+    "put the credential in a Kubernetes Secret and reference it:\n"
+    "    spec:\n      feedback:\n        sink: https://HOST/PATH\n"
+    "        authSecret: {name: feedback-sink, key: authorization}   # e.g. 'Bearer <token>'"
+)
+
+
+def _feedback_sink(spec: BatchSettingsSpec, raw: RawDocument) -> list[Diagnostic]:
+    """The sink as log-input/-output will use it: a scheme they know, a host, and no credential in Git."""
+    feedback = spec.feedback
+    path: PathKey = ("spec", "feedback", "sink")
+    sink = feedback.sink
+    out: list[Diagnostic] = []
+    if sink.startswith(("http://", "https://", "fluentd://")):
+        parts = urlsplit(sink)
+        if parts.username is not None or parts.password is not None:
+            # The value is never shown: the diagnostic masks the source line too.
+            return [
+                _at(
+                    raw,
+                    "E207",
+                    path,
+                    "spec.feedback.sink: a user name or password in the URL: secrets must never be committed",
+                    hint=AUTH_HINT,
+                    conceal=parts.netloc.rpartition("@")[0],
+                )
+            ]
+        problem = _sink_host_problem(parts)
+        if problem is not None:
+            out.append(
+                _at(raw, "E209", path, f"spec.feedback.sink: {problem}", hint=f"expected {SINK_FORMS}")
+            )
+    elif sink != "none" and not (sink.startswith("rclone:") and ":" in sink[len("rclone:") :]):
+        scheme = sink.partition(":")[0] if ":" in sink else sink
+        out.append(
+            _at(
+                raw,
+                "E209",
+                path,
+                f"spec.feedback.sink: unknown sink {value_repr(scheme)}: log-input would fail every run",
+                hint=f"expected {SINK_FORMS}",
+            )
+        )
+    if feedback.authSecret is not None and not sink.startswith(("http://", "https://")):
+        out.append(
+            _at(
+                raw,
+                "E210",
+                ("spec", "feedback", "authSecret"),
+                "spec.feedback.authSecret: only an http(s) sink takes an Authorization header",
+                key=True,
+                hint="remove authSecret, or use an http(s) sink",
+            )
+        )
+    return out
+
+
+def _sink_host_problem(parts: SplitResult) -> str | None:
+    try:
+        port = parts.port
+    except ValueError:
+        return "the port is not a number in 1-65535"
+    if not parts.hostname:
+        return (
+            f"a {parts.scheme}:// sink needs a host (log-input runs in the job's pod, not next to the sink)"
+        )
+    if port == 0:
+        return "the port is not a number in 1-65535"
+    return None
 
 
 def _connection(spec: ConnectionSpec, raw: RawDocument) -> list[Diagnostic]:
@@ -155,6 +243,14 @@ def _amount(value: Any) -> Decimal:
 
 
 def _at(
-    raw: RawDocument, code: str, path: PathKey, message: str, *, key: bool = False, hint: str | None = None
+    raw: RawDocument,
+    code: str,
+    path: PathKey,
+    message: str,
+    *,
+    key: bool = False,
+    hint: str | None = None,
+    conceal: str | None = None,
 ) -> Diagnostic:
-    return Diagnostic(code, message, raw.locate(path, key=key), hint=hint, field=".".join(map(str, path)))
+    location = raw.locate(path, key=key)
+    return Diagnostic(code, message, location, hint=hint, field=".".join(map(str, path)), conceal=conceal)

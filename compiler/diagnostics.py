@@ -11,6 +11,7 @@ E4xx plan/guards, E5xx render/emit, W*** warnings (never change the output).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class Diagnostic:
     severity: Severity = "error"
     hint: str | None = None
     field: str | None = None
+    conceal: str | None = dataclasses.field(default=None, compare=False, repr=False)
+    """A secret the source line holds: shown as ``***`` when the line is printed."""
 
     @property
     def is_error(self) -> bool:
@@ -73,6 +76,8 @@ def render_text(diags: Sequence[Diagnostic], sources: dict[str, str] | None = No
             lines = text.splitlines()
             if 0 < d.location.line <= len(lines):
                 src = lines[d.location.line - 1]
+                if d.conceal:
+                    src = src.replace(d.conceal, "***")
                 gutter = f"{d.location.line:>5}"
                 out.append(f"{gutter} | {src}")
                 width = max(1, (d.location.end_col or 0) - d.location.col) if d.location.end_col else 1

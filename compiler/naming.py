@@ -119,6 +119,23 @@ STEP_LOG_OUTPUT = "log-output"
 STEP_SYNC_OUTPUT = "sync-output"
 
 PARAM_REQUEST_ID = "request-id"
+# A request id names the run's output folder and is a program argument: one rule for committed jobs (checks)
+# and webhook bodies (the Trigger's CEL filter, plan_triggers) and local webhook bodies alike.
+REQUEST_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+REQUEST_ID_MAX = 256
+
+
+def request_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a request id, or None; '' (the run's uid) is allowed."""
+    if value == "":
+        return None
+    if len(value) > REQUEST_ID_MAX:
+        return f"longer than {REQUEST_ID_MAX} characters"
+    if not re.fullmatch(REQUEST_ID_PATTERN, value):
+        return "expected letters, digits, '.', '_' and '-', starting with a letter or digit"
+    return None
+
+
 PARAM_DATA_CONNECTION = "data-connection"
 PARAM_DATA_PATH = "data-path"
 PARAM_OUTPUT_CONNECTION = "output-connection"
@@ -178,6 +195,10 @@ _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 def env_token(text: str) -> str:
     """``secretAccessKey`` -> ``SECRET_ACCESS_KEY``; ``my-conn`` -> ``MY_CONN``."""
     return _NOT_ALNUM.sub("_", _CAMEL.sub("_", text).upper())
+
+
+# The value of log-input/-output's HTTP Authorization header, from BatchSettings feedback.authSecret.
+ENV_FEEDBACK_AUTHORIZATION = "ODAHU_FEEDBACK_AUTHORIZATION"
 
 
 def credential_env(connection: str, field: str) -> str:

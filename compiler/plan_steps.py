@@ -19,6 +19,7 @@ from compiler.plan_model import (
     Resources,
     ResultPathRef,
     RunUidRef,
+    SecretKeyRef,
     Step,
     Value,
 )
@@ -284,7 +285,15 @@ class _Steps:
             args += ("--rclone", RCLONE_BIN, "--config", RCLONE_CONF)
         if self.feedback_uses_rclone or self.remote is not None:
             mounts.append(_mount(n.VOLUME_CONFIG, ro=True))
-        return self.helper(name, "feedback.py", args, tuple(mounts), self.run_uid_env())
+        env = self.run_uid_env()
+        auth = feedback.authSecret
+        if auth is not None:  # only the logging steps see it; a missing key stops the pod (optional=False)
+            env += (
+                EnvVar(
+                    n.ENV_FEEDBACK_AUTHORIZATION, secret=SecretKeyRef(auth.name, auth.key, optional=False)
+                ),
+            )
+        return self.helper(name, "feedback.py", args, tuple(mounts), env)
 
     def user(self) -> Step:
         spec = self.service.spec

@@ -16,9 +16,9 @@ from compiler.plan_model import Interceptor, PolicyRule
 
 # What a body may carry: a conservative character set, no "..", at most 256 characters.
 VALUE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
-REQUEST_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+REQUEST_ID_PATTERN = n.REQUEST_ID_PATTERN
 PARENT_PATTERN = "(^|/)[.][.](/|$)"
-VALUE_MAX = 256
+VALUE_MAX = n.REQUEST_ID_MAX
 OVERRIDES = ("dataSource", "outputDestination")
 FORBIDDEN = ("resources", "nodeSelector")
 

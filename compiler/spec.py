@@ -265,6 +265,13 @@ class Images(SpecModel):
     """The image of the storage steps."""
 
 
+class SecretKeySelector(SpecModel):
+    """One key of a Kubernetes Secret in the run's namespace."""
+
+    name: K8sName
+    key: NonEmpty
+
+
 class FeedbackSettings(SpecModel):
     """Where log-input / log-output send records: ``none``, ``fluentd://host:port``, an http(s) URL,
     or ``rclone:<connection>:<path>`` for JSON-lines files on object storage."""
@@ -272,6 +279,9 @@ class FeedbackSettings(SpecModel):
     sink: NonEmpty = "none"
     onUnreachable: Literal["fail", "warn"] = "warn"
     timeout: Duration = "2m"
+    authSecret: SecretKeySelector | None = None
+    """An http(s) sink's ``Authorization`` header value (``Bearer <token>``), read from this Secret key by
+    log-input/-output only; a sink URL itself never carries a credential."""
 
 
 class ValidationPolicy(SpecModel):

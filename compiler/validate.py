@@ -227,6 +227,7 @@ def _inline_secret(raw: RawDocument, key: str, spec: dict[str, Any]) -> Diagnost
         raw.locate(("spec", key), key=True),
         hint=hint,
         field=f"spec.{key}",
+        conceal=str(spec[key]) if isinstance(spec[key], str) and spec[key] else None,
     )
 
 

@@ -38,6 +38,7 @@ except ImportError:  # run as a plain file next to its siblings
 
 TAGS = {"request": ("request_response", "request_content"), "response": ("response_body", "response_content")}
 MAX_BATCH_BYTES = 1 << 20
+AUTHORIZATION_ENV = "ODAHU_FEEDBACK_AUTHORIZATION"  # naming.ENV_FEEDBACK_AUTHORIZATION
 Record = Dict[str, Any]
 
 
@@ -144,12 +145,17 @@ def json_line(tag: str, now: int, record: Record) -> str:
 
 
 def http_sender(url: str, tag: str) -> Callable[[List[Record], float], None]:
+    # BatchSettings feedback.authSecret, as the Task's secretKeyRef env var: never an argument, never logged.
+    authorization = os.environ.get(AUTHORIZATION_ENV, "")
+
     def send(batch: List[Record], timeout: float) -> None:
         now = int(time.time())
         lines = [json_line(tag, now, record) for record in batch]
         body = ("\n".join(lines) + "\n").encode("utf-8")
         request = urllib.request.Request(url, data=body, method="POST")
         request.add_header("Content-Type", "application/x-ndjson")
+        if authorization:
+            request.add_header("Authorization", authorization)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as reply:
                 reply.read()
@@ -201,7 +207,9 @@ def run(args: argparse.Namespace) -> Tuple[int, Optional[str]]:
     elif sink.startswith(("http://", "https://")):
         send = http_sender(sink, tag)
     else:
-        raise common.Fail(f"unknown sink {sink!r} (fluentd://, http(s)://, rclone:CONN:PATH or none)")
+        raise common.Fail(
+            f"unknown sink {_redact(sink)!r} (fluentd://, http(s)://, rclone:CONN:PATH or none)"
+        )
     sender = Sender(send, args.retries, args.timeout)
     sent = 0
     for batch in items:
@@ -214,12 +222,10 @@ def run(args: argparse.Namespace) -> Tuple[int, Optional[str]]:
 
 
 def _redact(url: str) -> str:
-    """The sink URL without user:password."""
+    """The sink URL as logs show it: no user:password, the query (where tokens travel) as ``<redacted>``."""
     parts = urlsplit(url)
-    if not (parts.password or parts.username):
-        return url
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=host).geturl()
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc, query="<redacted>" if parts.query else "", fragment="").geturl()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

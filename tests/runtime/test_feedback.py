@@ -64,6 +64,7 @@ class HttpSink:
 
     def __init__(self, statuses: tuple[int, ...] = ()) -> None:
         self.bodies: list[tuple[str, bytes]] = []
+        self.authorization: list[str | None] = []
         self.statuses = list(statuses)
         sink = self
 
@@ -73,6 +74,7 @@ class HttpSink:
                 status = sink.statuses.pop(0) if sink.statuses else 200
                 if status == 200:
                     sink.bodies.append((self.headers["Content-Type"], body))
+                    sink.authorization.append(self.headers.get("Authorization"))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -242,3 +244,33 @@ def test_msgpack_event_time_and_truncation() -> None:
         unpack(pack({"ack": "abc"})[:-1])
     with pytest.raises(ValueError, match="too large"):
         pack(2**64)
+
+
+def test_http_sink_authorization_from_the_env_and_the_url_redacted_in_the_log(files: Path) -> None:
+    """The header comes from the secretKeyRef env var; a token in the URL's query never reaches the log."""
+    with HttpSink() as sink:
+        url = sink.url + "?token=S3CRET-QUERY&x=1"
+        env = {"ODAHU_FEEDBACK_AUTHORIZATION": "Bearer S3CRET-HEADER"}
+        result = _feedback(files, "request", url, "--request-id", "r", env=env)
+    assert result.returncode == 0, result.stderr
+    assert sink.authorization == ["Bearer S3CRET-HEADER"]
+    assert f"sent 2 records to {sink.url}?<redacted>" in result.stdout
+    assert "S3CRET" not in result.stdout + result.stderr
+    port = _free_port()
+    dead = f"http://u:S3CRET@127.0.0.1:{port}/x?sig=S3CRET"
+    failed = _feedback(
+        files,
+        "request",
+        dead,
+        "--request-id",
+        "r",
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--on-unreachable",
+        "warn",
+    )
+    assert failed.returncode == 0
+    assert f"sink http://127.0.0.1:{port}/x?<redacted> unreachable" in failed.stderr
+    assert "S3CRET" not in failed.stdout + failed.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from compiler import naming as n
+from compiler.naming import request_id_problem
+from compiler.plan_triggers import cel_filter
 
 
 def test_content_hash_is_stable_and_order_free() -> None:
@@ -50,3 +52,34 @@ def test_fixed_names() -> None:
     assert n.overlay_key("data-path") == "odahu.data_path"
     assert n.rclone_location("data", "batch/in") == "data:batch/in"
     assert len(n.EVENTLISTENER) <= n.EVENTLISTENER_MAX
+
+
+REQUEST_IDS = [
+    "",
+    "r-1",
+    "nightly-2024.05_01",
+    "A" * 256,
+    "A" * 257,
+    "$(HOME)",
+    "--sink",
+    "-x",
+    ".hidden",
+    "..",
+    "a/b",
+    "a b",
+    "a\n",
+    "é",
+    'x"; rm -rf',
+]
+
+
+@pytest.mark.parametrize("value", REQUEST_IDS)
+def test_one_request_id_rule_for_committed_jobs_and_the_webhook(value: str) -> None:
+    """naming.request_id_problem (compile time, local webhook bodies) accepts exactly what the Trigger's CEL
+    filter accepts, run with cel-python as Tekton Triggers' cel interceptor runs it."""
+    celpy = pytest.importorskip("celpy")
+    env = celpy.Environment()
+    body = {"spec": {"inferenceServiceId": "svc", "requestId": value}}
+    program = env.program(env.compile(cel_filter("svc", ("store",), ())))
+    accepted = bool(program.evaluate({"body": celpy.json_to_cel(body)}))
+    assert (request_id_problem(value) is None) is accepted

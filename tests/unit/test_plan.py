@@ -445,3 +445,33 @@ def test_azure_short_form_takes_the_account_from_the_endpoint(
 
     assert azure_account_from_endpoint("azureblob", endpoint) == account
     assert azure_account_from_endpoint("s3", endpoint) is None
+
+
+def test_an_http_sinks_authorization_reaches_only_the_logging_steps() -> None:
+    """feedback.authSecret: a secretKeyRef of log-input/-output only; the sink URL in the args holds none."""
+    settings = "spec:\n  feedback:\n    sink: https://logs.example.com/ingest\n"
+    settings += "    authSecret: {name: feedback-sink, key: authorization}\n"
+    text = SAMPLE.replace("spec:\n  tolerations:", settings.rstrip("\n") + "\n  tolerations:", 1)
+    assert "authSecret" in text
+    run = _run(plan(project_from(text), BUNDLE), "multiplier")
+    for step in run.steps:
+        env = _env(step).get(n.ENV_FEEDBACK_AUTHORIZATION)
+        if step.name in ("log-input", "log-output"):
+            assert env is not None
+            assert env.secret is not None
+            assert env.value is None
+            assert (env.secret.name, env.secret.key, env.secret.optional) == (
+                "feedback-sink",
+                "authorization",
+                False,
+            )
+            assert "https://logs.example.com/ingest" in step.args
+        else:
+            assert env is None, step.name
+
+
+def test_validation_max_file_bytes_reaches_both_checks(planned: Plan) -> None:
+    run = _run(planned, "multiplier")
+    for name in ("validate-input", "validate-output"):
+        args = list(_step(run, name).args)
+        assert args[args.index("--max-file-bytes") + 1] == str(8 << 20)
