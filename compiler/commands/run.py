@@ -17,7 +17,7 @@ from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job
 from compiler.localrun.launch import ENGINES
 from compiler.localrun.paths import Bind
 from compiler.localrun.pipeline import pipelinerun_of_job, run_pipelinerun
-from compiler.localrun.secrets import SecretStore
+from compiler.localrun.secrets import SecretStore, flags_out_of_argv
 from compiler.pipeline import generate_documents
 
 
@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME/KEY=VALUE",
-        help="a key of a Kubernetes Secret the Task reads (repeatable; prefer --secrets-file)",
+        help="a key of a Kubernetes Secret the Task reads (repeatable; its value leaves the process's command"
+        " line at once; prefer --secrets-file)",
     )
     parser.add_argument(
         "--secrets-file",
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    args.secret = flags_out_of_argv(args.secret)  # first: re-executes with the values out of argv
     paths: list[str | Path] = list(args.paths)
     if args.job_file is not None:
         job = job_name_in_file(args.job_file)

@@ -19,7 +19,9 @@ from ruamel.yaml.error import YAMLError
 from compiler.diagnostics import did_you_mean
 from compiler.localrun.documents import Doc, taskruns
 from compiler.localrun.errors import LocalRunError
-from compiler.naming import LABEL_JOB, derived_job_id
+from compiler.naming import LABEL_JOB, derived_job_id, request_id_problem
+from compiler.translate import value_repr
+from compiler.units import DNS1123_LABEL
 
 WEBHOOK_KEYS = ("id", "kind", "spec")
 
@@ -44,12 +46,24 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
     if not isinstance(service, str) or not service:
         raise LocalRunError(f"{where}: spec.inferenceServiceId is missing")
     ident = data.get("id") or derived_job_id(service, spec)
+    if not isinstance(ident, str) or len(ident) > 63 or not DNS1123_LABEL.match(ident):
+        raise LocalRunError(
+            f"{where}: id {value_repr(ident)} is not a job name: expected at most 63 lower-case letters,"
+            " digits and '-', starting and ending with a letter or digit"
+        )
+    request_id = spec.get("requestId", "")
+    problem = request_id_problem(request_id) if isinstance(request_id, str) else "expected a string"
+    if problem is not None:  # the Trigger's CEL filter refuses such a body: so does the local run
+        raise LocalRunError(f"{where}: spec.requestId {value_repr(request_id)}: {problem}")
     return {"kind": "InferenceJob", "id": ident, "spec": spec}
 
 
 def write_job(doc: Mapping[str, Any], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the job as ``folder/<id>.yaml``; an id that would leave the folder is refused unwritten."""
     path = folder / f"{doc['id']}.yaml"
+    if path.parent != folder or path.name.startswith(".") or "/" in str(doc["id"]) or "\\" in str(doc["id"]):
+        raise LocalRunError(f"job id {value_repr(doc['id'])} cannot name a file in {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
     yaml = YAML()
     yaml.default_flow_style = False
     with open(path, "w", encoding="utf-8") as handle:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,9 @@ from ruamel.yaml.error import YAMLError
 from compiler.localrun.errors import LocalRunError
 
 MASK = "***"
+# The re-executed ``run`` reads the --secret flags from this inherited pipe (its number in the env var).
+SECRETS_FD_ENV = "ODAHU_BATCH_SECRET_FLAGS_FD"
+PIPE_BUFFER = 60_000  # under Linux's 64 KiB pipe buffer: written whole before the exec, never blocking
 # Shorter values are not masked inside text: masking "a" or "1" would garble every line.
 MIN_MASKED_LENGTH = 6
 # A multi-line secret (a service-account JSON) is also masked line by line, for logs that print a part.
@@ -146,3 +151,50 @@ class Masker:
             if value in text:
                 text = text.replace(value, MASK)
         return text
+
+
+def flags_out_of_argv(flags: Sequence[str]) -> list[str]:
+    """The ``--secret`` flags, once this process's command line no longer holds their values.
+
+    ``ps`` and ``/proc/PID/cmdline`` show any user the argv of a process for as long as it runs, and a
+    local run lasts minutes. So ``run`` re-executes itself at once with each value masked (``NAME/KEY=***``)
+    and the real flags in a pipe the new process inherits and reads here, then closes. Flags that are not on
+    this process's command line (``main([...])`` called in-process) are returned as given.
+    """
+    fd_text = os.environ.pop(SECRETS_FD_ENV, None)
+    if fd_text is not None:
+        with os.fdopen(int(fd_text), "r", encoding="utf-8") as pipe:
+            real: list[str] = json.load(pipe)
+        if [_masked_flag(flag) for flag in real] != [_masked_flag(flag) for flag in flags]:
+            raise LocalRunError("the --secret flags changed across the re-exec")
+        return real
+    argv = _masked_argv(list(getattr(sys, "orig_argv", [])), flags)
+    if not flags or argv is None:
+        return list(flags)
+    data = json.dumps(list(flags)).encode("utf-8")
+    if len(data) > PIPE_BUFFER:
+        raise LocalRunError("too many --secret values for one command line: give them with --secrets-file")
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    os.set_inheritable(read_end, True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, {**os.environ, SECRETS_FD_ENV: str(read_end)})
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _masked_argv(argv: list[str], flags: Sequence[str]) -> list[str] | None:
+    """``argv`` with every flag's value masked, or None when a flag is not found in it (not from argv)."""
+    left = list(flags)
+    out = []
+    for token in argv:
+        option, eq, value = token.partition("=")
+        if token in left:
+            left.remove(token)
+            token = _masked_flag(token)
+        elif token.startswith("--") and eq and value in left:  # --secret=NAME/KEY=VALUE (or --sec=...)
+            left.remove(value)
+            token = f"{option}={_masked_flag(value)}"
+        out.append(token)
+    return None if left or not argv else out

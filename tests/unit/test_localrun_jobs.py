@@ -107,3 +107,39 @@ def test_cli_bad_bind_and_secret(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "expected NAME/KEY=VALUE" in err
     assert "hunter22" not in err
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"id": "../../../victim/all", "spec": SPEC}, "is not a job name"),
+        ({"id": "/etc/passwd", "spec": SPEC}, "is not a job name"),
+        ({"id": "Upper", "spec": SPEC}, "is not a job name"),
+        ({"id": 7, "spec": SPEC}, "is not a job name"),
+        ({"id": "a" * 64, "spec": SPEC}, "is not a job name"),
+        ({"spec": {**SPEC, "requestId": "$(HOME)"}}, "spec.requestId '\\$\\(HOME\\)': expected letters"),
+        ({"spec": {**SPEC, "requestId": "--sink"}}, "spec.requestId '--sink'"),
+        ({"spec": {**SPEC, "requestId": 5}}, "expected a string"),
+    ],
+)
+def test_webhook_ids_are_checked_before_anything_is_written(body: dict[str, object], message: str) -> None:
+    with pytest.raises(LocalRunError, match=message):
+        webhook_job(json.dumps(body), "body.json")
+
+
+def test_a_traversing_webhook_id_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The id names a file under <workdir>/.jobs: '../' overwrote a spec before the id was refused."""
+    victim = tmp_path / "victim" / "all.yaml"
+    victim.parent.mkdir()
+    victim.write_text("keep: me\n")
+    workdir = tmp_path / "a" / "b" / "runs"
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"id": "../../../victim/all", "spec": {"inferenceServiceId": "multiplier"}}))
+    code = main(["run", str(MULTIPLIER_SPECS), "--webhook-body", str(body), "--workdir", str(workdir)])
+    assert code == 1
+    assert "is not a job name" in capsys.readouterr().err
+    assert victim.read_text() == "keep: me\n"
+    assert not (tmp_path / "a").exists(), "nothing written, not even the work dir"
+    with pytest.raises(LocalRunError, match="cannot name a file"):
+        write_job({"kind": "InferenceJob", "id": "../x", "spec": SPEC}, tmp_path / ".jobs")
+    assert not (tmp_path / ".jobs").exists()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from compiler.localrun.errors import LocalRunError
-from compiler.localrun.secrets import MASK, Masker, SecretStore
+from compiler.localrun.secrets import MASK, Masker, SecretStore, flags_out_of_argv
 
 
 def test_flags(tmp_path: Path) -> None:
@@ -82,3 +85,41 @@ def test_masking() -> None:
     assert mask("x marks the spot") == "x marks the spot"
     assert mask(f"loaded {key}") == f"loaded {MASK}"
     assert "BEGIN KEY" not in mask('error near "private_key": "-----BEGIN KEY-----abc"')
+
+
+# Parses --secret like `odahu-batch run`, takes the flags out of argv, then reports what `ps` would show.
+FLAGS_PROBE = """
+import argparse, json, os, sys
+from compiler.localrun.secrets import flags_out_of_argv
+parser = argparse.ArgumentParser()
+parser.add_argument("--secret", action="append", default=[])
+parser.add_argument("rest", nargs="*")
+args = parser.parse_args()
+pid = os.getpid()
+flags = flags_out_of_argv(args.secret)
+with open(f"/proc/{pid}/cmdline", "rb") as fh:
+    cmdline = fh.read().decode().rstrip("\\0").split("\\0")
+fd_env = os.environ.get("ODAHU_BATCH_SECRET_FLAGS_FD")
+print(json.dumps({"pid": pid, "flags": flags, "cmdline": cmdline, "env": fd_env}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_secret_values_leave_the_command_line_of_the_run() -> None:
+    """The same process (pid) goes on with every value masked in its argv; the flags arrive whole."""
+    flags = ["--secret", "creds/key=S3CRET-ONE", "x", "--secret=creds/k2=S3CRET=2"]
+    argv = [sys.executable, "-c", FLAGS_PROBE, *flags]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=True)
+    seen = json.loads(proc.stdout)
+    assert seen["flags"] == ["creds/key=S3CRET-ONE", "creds/k2=S3CRET=2"]
+    assert "S3CRET" not in "\0".join(seen["cmdline"])
+    assert seen["cmdline"][-4:] == ["--secret", "creds/key=***", "x", "--secret=creds/k2=***"]
+    assert seen["env"] is None, "the pipe's number is not left for the steps"
+    assert "S3CRET" not in proc.stderr
+
+
+def test_flags_not_from_the_command_line_are_kept_as_given() -> None:
+    """Called in-process (tests, main([...])), nothing is re-executed."""
+    assert flags_out_of_argv(["a/b=not-in-argv"]) == ["a/b=not-in-argv"]
+    assert flags_out_of_argv([]) == []
