@@ -28,8 +28,8 @@ def link(src: str, dst: str, made: Set[str]) -> None:
         shutil.copyfile(src, dst, follow_symlinks=False)  # a rejected symlink is kept as one, never read
 
 
-# Parsing holds up to ~34 bytes of Python objects per byte of file (arrays of one-element arrays; FP32 data
-# ~16x, bench/README.md bench_memory.py): past this size a file is refused unread, so a checking process
+# Parsing holds up to ~34 bytes of Python objects per byte of file (arrays of one element; FP32 data 6-16x,
+# bench/README.md, bench_memory.py): past this size a file is refused unread, so a checking process
 # stays under ~300 MB whatever the file holds, and the default 1 GiB helper limit fits three of them.
 MAX_FILE_BYTES = 8 << 20
 
