@@ -7,10 +7,11 @@ their relative path. With --valid naming SRC_DIR itself the check is in place: v
 are (no directory operation per file) and rejected ones are moved out to --rejected, so SRC_DIR ends up
 holding exactly the valid files. ``<rejected>/_report.json`` names each rejected file with a JSON pointer,
 rule id and message per error (at most 20 kept per file), lists the warnings, and for responses the missing
-ones. Non-.json files are rejected (rule R0). The whole pass always finishes before the policy decides the
-exit code: by default any rejection fails (exit 1); --max-rejected N / --max-rejected-fraction F allow some
-(every limit given must hold). Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of
-notes/v2-protocol.md).
+ones. Rule R0 rejects a file as a file: not .json, a symlink (never followed), larger than
+--max-file-bytes (refused unread), or one whose checks could not finish (any exception, MemoryError too).
+The whole pass always finishes before the policy decides the exit code: by default any rejection fails
+(exit 1); --max-rejected N / --max-rejected-fraction F allow some (every limit given must hold). Files are
+checked in parallel on the pod's cores. Rules: README.md (R0-R24 of notes/v2-protocol.md).
 
 Ambiguities (default; option): A1 rank 0 holds one element. A2 FP16 as JSON accepted, warned (--refuse-fp16).
 A3 duplicate tensor names rejected. A4 duplicate keys rejected. A5 BOM rejected. A6 7.0 for an integer
