@@ -198,18 +198,14 @@ def _data(
     else:
         leaves, dims = data, [len(data)]
     if shape is not None:
-        count = math.prod(shape)
+        count, shown = math.prod(shape), base.show(shape)  # shown: 40 characters at most
         unnatural = len(dims) > 1 and dims != shape
         if unnatural and not (profile.unnatural_nesting and count == len(leaves)):
             found.error(
-                ptr,
-                "R14",
-                f"nesting {dims} is neither flat nor the natural form of shape {base.show(shape)} (A7)",
+                ptr, "R14", f"nesting {dims} is neither flat nor the natural form of shape {shown} (A7)"
             )
         if count != len(leaves):
-            found.error(
-                ptr, "R15", f"{len(leaves)} elements, shape {base.show(shape)} holds {base.number(count)}"
-            )
+            found.error(ptr, "R15", f"{len(leaves)} elements, shape {shown} holds {base.number(count)}")
     if dtype is None:
         return
     if dtype == "FP16" and leaves:
