@@ -227,3 +227,48 @@ def test_missing_credentials_say_which_secret_to_give(tmp_path: Path, s3_server:
     assert "hint: step configure-rclone got no value for the optional Secret key(s) " in result.out
     assert "data-credentials/accessKeyID" in result.out
     assert "data-credentials/secretAccessKey" in result.out
+
+
+HOSTILE = {
+    # 230 dimensions of 2^64-1: the element count has over 4,300 digits (a traceback in the check, once).
+    "huge-shape.json": json.dumps(
+        {"inputs": [{"name": "x", "shape": [230] + [2**64 - 1] * 229, "datatype": "INT8", "data": [1]}]}
+    ).encode(),
+    # Valid, but over the run's maxFileBytes: refused unread.
+    "too-big.json": json.dumps(
+        {"inputs": [{"name": "x", "shape": [3000], "datatype": "INT32", "data": [7] * 3000}]}
+    ).encode(),
+}
+
+
+def test_hostile_inputs_are_rejected_with_their_reason_and_kept_in_storage(
+    tmp_path: Path, s3_server: MotoS3Server
+) -> None:
+    """Through real S3: the run finishes; storage keeps each hostile file under _rejected/ with its rule."""
+    data = s3_store(s3_server)
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for source in input_folder().iterdir():
+        (staged / source.name).write_bytes(source.read_bytes())
+    for name, body in HOSTILE.items():
+        (staged / name).write_bytes(body)
+    data.upload(staged, "input")
+    data.upload(EXAMPLE / "model", "models/multiplier")
+    settings = {"validation": {"maxRejected": 2, "maxFileBytes": 8192}}
+    specs = write_specs(tmp_path / "specs", [data], service(), [job()], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path), secrets=data.secrets)
+    assert result.code == 0, result.text
+    tree = data.tree("output/req-1")
+    assert json_files(tree) == expected_outputs()
+    assert "_SUCCESS" in tree
+    for name, body in HOSTILE.items():
+        assert tree[f"_rejected/input/{name}"] == body
+    report = json.loads(tree["_rejected/input/_report.json"])
+    rules = {entry["file"]: entry["errors"][0] for entry in report["files"]}
+    assert rules["huge-shape.json"]["rule"] == "R15"
+    assert "a 14664-bit integer" in rules["huge-shape.json"]["message"]
+    assert rules["too-big.json"]["rule"] == "R0"
+    assert (
+        "larger than the per-file limit 8192 (maxFileBytes): refused unread"
+        in rules["too-big.json"]["message"]
+    )
