@@ -120,3 +120,25 @@ def test_gcs_service_account_key_from_a_secret(tmp_path: Path, gcs_server: GcsEm
 
 def test_s3_zip_model(tmp_path: Path, s3_server: MotoS3Server) -> None:
     run_remote_model(tmp_path, s3_store(s3_server), model="zip")
+
+
+def test_a_corrupt_model_archive_stops_the_run_before_the_predictor(
+    tmp_path: Path, s3_server: MotoS3Server
+) -> None:
+    """A .tar.gz whose gzip CRC-32 does not match (its last member unpacked fine): refused whole, nothing
+    uploaded as a result, the model folder left empty."""
+    store = s3_store(s3_server)
+    store.upload(input_folder(), "input")
+    archive = model_archive(tmp_path, "tar.gz")
+    data = archive.read_bytes()
+    archive.write_bytes(data[:-8] + bytes([data[-8] ^ 0xFF]) + data[-7:])
+    store.upload(archive, f"models/{archive.name}")
+    svc = service(model={"remote": {"modelConnection": store.name, "modelPath": f"models/{archive.name}"}})
+    specs = write_specs(tmp_path / "specs", [store], svc, [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path), secrets=store.secrets)
+    assert result.code == 1
+    assert result.statuses()["sync-model"] == "failed"
+    assert result.statuses()["user-container"] == "skipped"
+    assert "CRC check failed" in result.out
+    assert store.files("output") == []
+    assert list((result.rundir() / "volumes" / "odahu-model").iterdir()) == []
