@@ -10,7 +10,8 @@ An archive is checked whole, not only as far as its last member: a tar must end 
 marker (two zero blocks; a tar cut at a member boundary has none), only zero padding may follow it, and a
 compressed tar is read to the end of its stream, so gzip's CRC-32 and length (ISIZE) are verified and bytes
 after the gzip member are refused. Tar metadata headers (pax, GNU long name / long link) are counted against
-``max_bytes`` and limited to ``MAX_META_BYTES`` each before tarfile reads them into memory. Encrypted zip
+``max_bytes`` (and ``MAX_META_TOTAL`` in all) and limited to ``MAX_META_BYTES`` each before tarfile reads
+them into memory. Encrypted zip
 members and compression methods zipfile cannot read are refused by name. On any refusal or failure the
 destination's contents are removed.
 """
@@ -30,8 +31,10 @@ except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 CHUNK = 1 << 20
-# A pax or GNU long-name header is read whole into memory; real ones hold a path and a few attributes.
+# A pax or GNU long-name header is read whole into memory, and tarfile keeps every member's (its members
+# list): real ones hold a path and a few attributes, a hundred bytes or so per member.
 MAX_META_BYTES = 1 << 20
+MAX_META_TOTAL = 64 << 20
 _META_TYPES = frozenset(
     [
         tarfile.XHDTYPE,
@@ -297,7 +300,8 @@ def safe_extract(archive: str, dest: str, max_bytes: int, max_members: int) -> i
             with zipfile.ZipFile(archive) as zf:
                 return _extract(_zip_members(zf, max_bytes, max_members), root, max_bytes, max_members)
         if kind == "tar" or tarfile.is_tarfile(archive):
-            capped = type("CappedTarInfo", (_CappedTarInfo,), {"first_budget": max_bytes})
+            budget = min(max_bytes, MAX_META_TOTAL)
+            capped = type("CappedTarInfo", (_CappedTarInfo,), {"first_budget": budget})
             with tarfile.open(archive, "r:*", tarinfo=capped) as tf:
                 count = _extract(_tar_members(tf), root, max_bytes, max_members)
                 _check_tar_end(tf, max_bytes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.runtime import _archive
 from compiler.runtime._archive import UnsafeArchive
 from compiler.runtime.sync_model import safe_extract
 
@@ -313,6 +314,23 @@ def test_tar_metadata_headers_count_against_the_caps_before_they_are_read(area: 
         safe_extract(str(_gnu_long_name_tar(tmp / "gnu.tgz", 600_000)), str(dest), 500_000, 10)
     assert list(dest.iterdir()) == []
     assert safe_extract(str(_pax_tar(tmp / "ok.tgz", 1000)), str(dest), MB, 10) == 1
+
+
+def test_all_metadata_headers_together_stay_under_their_own_cap(
+    area: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tarfile keeps every member's pax headers: all of them count against MAX_META_TOTAL (lowered here)."""
+    dest, tmp = area
+    monkeypatch.setattr(_archive, "MAX_META_TOTAL", 5000)
+    path = tmp / "many.tgz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tf:
+        for i in range(10):
+            info = _info(f"f{i}")
+            info.pax_headers = {"comment": "x" * 900}
+            tf.addfile(info, io.BytesIO(b""))
+    with pytest.raises(UnsafeArchive, match="passes the limit of"):
+        safe_extract(str(path), str(dest), 100 * MB, 100)
+    assert list(dest.iterdir()) == []
 
 
 def _patched_zip(path: Path, local: int, central: int, value: int) -> Path:
