@@ -8,6 +8,11 @@ import sys
 from compiler.diagnostics import has_errors, render_json, render_text
 from compiler.pipeline import analyse
 
+EXAMPLES = """\
+odahu-batch validate specs/
+odahu-batch validate specs/ --format json     # one JSON object per diagnostic, for CI
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
