@@ -32,6 +32,7 @@ EXIT_BROKEN_PIPE = 141
 # name -> one-line help, in the order ``--help`` lists them. One line per command, so that adding a
 # command is a one-line change.
 COMMANDS: dict[str, str] = {
+    "init": "Create a starter project (specs and a predictor) that validates, compiles and runs.",
     "validate": "Load, validate and resolve specs and print diagnostics.",
     "schema": "Print the JSON Schema of the spec kinds (for editors).",
     "crds": "Write the CustomResourceDefinitions of the spec kinds.",
