@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "schema": "Print the JSON Schema of the spec kinds (for editors).",
     "crds": "Write the CustomResourceDefinitions of the spec kinds.",
     "compile": "Compile specs into a Tekton tree (kustomization) for Argo CD.",
+    "graph": "Draw a service's run (steps, images, volumes, credentials) as a Mermaid flowchart.",
     "run": "Run one job on this machine from its compiled Tekton documents.",
 }
 
