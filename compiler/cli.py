@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "compile": "Compile specs into a Tekton tree (kustomization) for Argo CD.",
     "graph": "Draw a service's run (steps, images, volumes, credentials) as a Mermaid flowchart.",
     "run": "Run one job on this machine from its compiled Tekton documents.",
+    "status": "Show where a job's run stands, from its output storage and from the cluster.",
 }
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)'")
