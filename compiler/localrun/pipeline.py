@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -33,7 +32,7 @@ from compiler.localrun.pipeline_report import PipelineReport, TaskRunRecord, wri
 from compiler.localrun.prepare import DEFAULT_TIMEOUT, seconds
 from compiler.localrun.progress import Progress
 from compiler.localrun.progress import format_duration as short_duration
-from compiler.localrun.rundir import RunDir
+from compiler.localrun.rundir import RunDir, clear_keeping_logs
 from compiler.localrun.runner import RunOptions, _setup, failure_headline, signals_interrupt
 from compiler.localrun.tekton import ParamValue, param_values, substitute
 from compiler.naming import LABEL_JOB
@@ -178,8 +177,8 @@ class PipelineRunner:
                     raise LocalRunError(
                         f"{root} exists and is not a PipelineRun's folder; choose another --workdir"
                     )
-                shutil.rmtree(root)
-            root.mkdir(parents=True)
+                clear_keeping_logs(root)
+            root.mkdir(parents=True, exist_ok=True)
             (root / MARKER).write_text(self.name + "\n")
             done: set[str] = set()
             tasks = list(self.pipeline.get("tasks") or [])
