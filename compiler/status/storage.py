@@ -1,8 +1,9 @@
 """A run's folder in object storage: ``_manifest.json``, ``_SUCCESS``, counts, rejected files, shards.
 
 The rclone config is written as the run's own ``configure-rclone`` step writes it: the same program
-(``compiler/runtime/configure_rclone.py``) with the Task's ``ODAHU_CONNECTIONS`` and the credential
-variables its ``secretKeyRef``s name, filled from ``--secrets-file`` / ``--secret``. The config lives in
+(``compiler/runtime/configure_rclone.py``) with the Task's ``ODAHU_CONNECTIONS`` cut down to the output
+connection, and only the credential variables that connection names, filled from ``--secrets-file`` /
+``--secret``. The config lives in
 a private temporary folder removed afterwards; no secret value is printed.
 """
 
@@ -65,19 +66,23 @@ class StorageStatus:
         }
 
 
-def _credential_env(target: Target, secrets: SecretStore) -> dict[str, str]:
-    env = {}
-    for ref in target.credentials:
-        value = secrets.get(ref.secret, ref.key)
-        if value is not None:
-            env[ref.env] = value
-    return env
+def _output_connection(target: Target) -> tuple[str, dict[str, tuple[str, str]]]:
+    """Only the output connection, and only the credentials it names: status needs no other."""
+    conns = [c for c in json.loads(target.connections) if c.get("name") == target.output_connection]
+    if not conns:
+        raise StorageError(f"the specs declare no connection {target.output_connection!r}")
+    wanted = set((conns[0].get("credentialEnv") or {}).values())
+    return json.dumps(conns), {r.env: (r.secret, r.key) for r in target.credentials if r.env in wanted}
 
 
 def _write_config(target: Target, secrets: SecretStore, folder: Path) -> Path:
     config = folder / "rclone.conf"
-    env = {"PATH": os.environ.get("PATH", os.defpath), "ODAHU_CONNECTIONS": target.connections}
-    env.update(_credential_env(target, secrets))
+    connections, refs = _output_connection(target)
+    env = {"PATH": os.environ.get("PATH", os.defpath), "ODAHU_CONNECTIONS": connections}
+    for var, (secret, key) in refs.items():
+        value = secrets.get(secret, key)
+        if value is not None:
+            env[var] = value
     done = subprocess.run(
         [sys.executable, configure_rclone.__file__, "--config", str(config)],
         env=env,

@@ -336,3 +336,18 @@ def test_unknown_job_is_a_clear_error(specs: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "no InferenceJob 'job-2' in the specs; did you mean 'job-1'?" in err
     assert "Traceback" not in err
+
+
+def test_only_the_output_connections_credentials_are_needed(
+    tmp_path: Path, s3_server: MotoS3Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, out = s3_store(s3_server, "data"), s3_store(s3_server, "results")
+    svc = service(output=("results", "output"))
+    specs = write_specs(tmp_path / "specs", [data, out], svc, [job("job-1", "req-1")])
+    _upload_run(tmp_path, out, "req-1")
+    only_output = tmp_path / "output-secrets.json"
+    only_output.write_text(json.dumps(out.secrets), encoding="utf-8")  # nothing for "data"
+    code, got = _status(
+        capsys, str(specs), "--job", "job-1", "--secrets-file", str(only_output), "--no-cluster"
+    )
+    assert (code, got["state"], got["storage"]["folder"]) == (0, "succeeded", "results:output/req-1")
