@@ -101,3 +101,12 @@ def test_out_dash_spec_errors_go_to_stderr(tmp_path: Path, capsys: pytest.Captur
     out, err = capsys.readouterr()
     assert out == ""
     assert "error[E201]" in err
+
+
+def test_validate_speaks_github_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("kind: InferenceJob\nid: j\nspec: {inferenceServiceId: nope}\n", encoding="utf-8")
+    assert main(["validate", str(spec), "--format", "github"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"::error file={spec},line=")
+    assert ",title=E30" in out
