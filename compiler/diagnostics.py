@@ -109,6 +109,33 @@ def render_json(diags: Sequence[Diagnostic]) -> str:
     )
 
 
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(diags: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands, one ``::error``/``::warning`` annotation per diagnostic.
+
+    Syntax and escaping as actions/toolkit writes them (packages/core/src/command.ts: ``escapeData``
+    for the message, ``escapeProperty`` for ``file=`` and ``title=``).
+    """
+    out: list[str] = []
+    for d in diags:
+        props = [f"file={_escape_property(d.location.file)}"]
+        if d.location.line:
+            props += [f"line={d.location.line}", f"col={d.location.col}"]
+            if d.location.end_col:
+                props.append(f"endColumn={d.location.end_col}")
+        props.append(f"title={_escape_property(d.code)}")
+        message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        out.append(f"::{d.severity} {','.join(props)}::{_escape_data(message)}\n")
+    return "".join(out)
+
+
 def did_you_mean(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """``did you mean 'x'?`` for the closest candidate, or None when nothing is close."""
     import difflib

@@ -45,6 +45,29 @@ class EmitResult:
             return f"{self.out_dir} is out of date ({counts}): run odahu-batch compile and commit the result"
         return f"{self.out_dir}: {self.files} files written ({counts})"
 
+    def stale_files(self) -> tuple[Diagnostic, ...]:
+        """One E503 per file that makes the tree stale, located at the file, for JSON and CI annotations."""
+        hint = "run odahu-batch compile with the same specs and --out, and commit the result"
+        states = (
+            ("missing", self.added, "compile would write this file"),
+            ("stale", self.changed, "differs from what compile writes"),
+            ("extra", self.removed, "compile would remove this file"),
+        )
+        return tuple(
+            Diagnostic("E503", f"{state}: {what}", Location(f"{self.out_dir.rstrip('/')}/{rel}"), hint=hint)
+            for state, paths, what in states
+            for rel in paths
+        )
+
+
+def stream(docs: Iterable[RenderedDoc]) -> str:
+    """The tree as one multi-document YAML stream, in the kustomization's order (``--out -``).
+
+    The kustomization itself is left out: it only lists the files, and a consumer of the stream
+    (``kubectl diff -f -``, an Argo CD Config Management Plugin) wants the objects.
+    """
+    return "".join(f"---\n{doc.text}" for doc in docs if doc.path != n.KUSTOMIZATION)
+
 
 def _fail(message: str, where: Path, hint: str | None = None) -> CompileError:
     return CompileError((Diagnostic("E502", message, Location(str(where)), hint=hint),))

@@ -1,21 +1,40 @@
-"""``odahu-batch compile PATH... --out DIR [--check]``: specs -> a Tekton tree for Argo CD."""
+"""``odahu-batch compile PATH... --out DIR [--check]``: specs -> a Tekton tree for Argo CD.
+
+``--out -`` writes no tree: the documents go to stdout as one YAML stream in the tree's order (for
+``kubectl diff -f -`` and Argo CD Config Management Plugins). Diagnostics and reports go to stderr,
+except with ``--format json`` / ``github``, where stdout carries them (and only them).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
-from compiler.diagnostics import render_json, render_text
-from compiler.pipeline import compile
+from compiler.diagnostics import Diagnostic, render_github, render_json, render_text
+from compiler.emit import stream
+from compiler.pipeline import CompileResult, compile, generate_documents
+
+EXAMPLES = """\
+odahu-batch compile specs/ --out deploy/
+odahu-batch compile specs/ --out deploy/ --check --format github   # CI guard with annotations
+odahu-batch compile specs/ --out - | kubectl diff -f -             # stream the documents
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="the output folder (replaced as a whole)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="the output folder (replaced as a whole); - streams the documents to stdout instead",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; print a diff and exit 1 when DIR is not what compile would write (for CI)",
+        help="write nothing; report each stale, missing or extra file and exit 1 when DIR is not "
+        "what compile would write (for CI)",
     )
     parser.add_argument(
         "--local",
@@ -23,24 +42,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="compile for a local run: allow local connections without BatchSettings.allowLocalConnections",
     )
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="diagnostics as text or JSON (for CI)"
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="diagnostics as text, JSON, or GitHub Actions annotations (for CI)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out == "-":
+        if args.check:
+            print("odahu-batch compile: error: --check compares a folder; not with --out -", file=sys.stderr)
+            return 2
+        return _stream(args)
     result = compile(args.paths, args.out, check=args.check, for_cluster=not args.local)
-    diags = result.diagnostics
-    if args.format == "json":
-        sys.stdout.write(render_json(diags))
+    if result.emitted is None or not result.ok:
+        return _report(args.format, result, result.diagnostics)
+    emitted = result.emitted
+    stale = args.check and emitted.stale
+    if args.format == "text":
+        _report("text", result, result.diagnostics)
+        if stale:
+            sys.stdout.write(emitted.diff)
+        print(emitted.summary(check=args.check))
+    else:
+        _report(args.format, result, [*result.diagnostics, *(emitted.stale_files() if stale else ())])
+        print(emitted.summary(check=args.check), file=sys.stderr)
+    return 1 if stale else 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    result = generate_documents(args.paths, for_cluster=not args.local)
+    # stdout carries the documents, so diagnostics in any format go to stderr.
+    _report(args.format, result, result.diagnostics, sys.stderr)
+    if result.generated is None or not result.generated.ok:
+        return 1
+    sys.stdout.write(stream(result.generated.docs))
+    return 0
+
+
+def _report(fmt: str, result: CompileResult, diags: list[Diagnostic], machine: TextIO | None = None) -> int:
+    """Print ``diags`` in ``fmt`` (JSON and annotations to ``machine``, stdout by default); return 1."""
+    target = machine or sys.stdout
+    if fmt == "json":
+        target.write(render_json(diags))
+    elif fmt == "github":
+        target.write(render_github(diags))
     elif diags:
         sys.stderr.write(render_text(diags, result.sources))
-    if result.emitted is None or not result.ok:
-        errors = sum(d.is_error for d in diags)
-        if args.format == "text":
-            print(f"odahu-batch: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
-        return 1
-    emitted = result.emitted
-    if args.check and emitted.stale and args.format == "text":
-        sys.stdout.write(emitted.diff)
-    print(emitted.summary(check=args.check), file=sys.stderr if args.format == "json" else sys.stdout)
-    return 1 if args.check and emitted.stale else 0
+    errors = sum(d.is_error for d in diags)
+    if fmt == "text" and errors:
+        print(f"odahu-batch: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+    return 1

@@ -8,6 +8,11 @@ from pathlib import Path
 
 from compiler.schema import crd_files
 
+EXAMPLES = """\
+odahu-batch crds --out crds/
+odahu-batch crds --out crds/ --check          # exit 1 when crds/ is stale
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write (crds/)")

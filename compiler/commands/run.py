@@ -20,6 +20,11 @@ from compiler.localrun.pipeline import pipelinerun_of_job, run_pipelinerun
 from compiler.localrun.secrets import SecretStore, flags_out_of_argv
 from compiler.pipeline import generate_documents
 
+EXAMPLES = """\
+odahu-batch run specs/ --job nightly
+odahu-batch run specs/ --webhook-body body.json --secrets-file secrets.yaml
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="SPECS", help="spec files or folders (*.yaml, *.yml)")

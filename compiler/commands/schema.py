@@ -8,6 +8,11 @@ import sys
 from compiler.schema import render_json_schema
 from compiler.spec import KINDS
 
+EXAMPLES = """\
+odahu-batch schema > odahu-batch.schema.json
+odahu-batch schema --kind InferenceJob
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=KINDS, help="only this kind (default: any spec document)")

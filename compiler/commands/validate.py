@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from compiler.diagnostics import has_errors, render_json, render_text
+from compiler.diagnostics import has_errors, render_github, render_json, render_text
 from compiler.pipeline import analyse
+
+EXAMPLES = """\
+odahu-batch validate specs/
+odahu-batch validate specs/ --format json     # one JSON object per diagnostic, for CI
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="diagnostics as text or JSON (for CI)"
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="diagnostics as text, JSON, or GitHub Actions annotations (for CI)",
     )
     parser.add_argument(
         "--local",
@@ -25,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     project, diags, sources = analyse(args.paths, for_cluster=not args.local)
     if args.format == "json":
         sys.stdout.write(render_json(diags))
+    elif args.format == "github":
+        sys.stdout.write(render_github(diags))
     elif diags:
         sys.stderr.write(render_text(diags, sources))
     failed = has_errors(diags) or project is None

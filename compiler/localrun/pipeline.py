@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -31,11 +30,12 @@ from compiler.localrun.errors import LocalRunError
 from compiler.localrun.executor import Outcome, log_tail
 from compiler.localrun.pipeline_report import PipelineReport, TaskRunRecord, write_report
 from compiler.localrun.prepare import DEFAULT_TIMEOUT, seconds
-from compiler.localrun.progress import Progress
+from compiler.localrun.progress import Progress, ShardProgress
 from compiler.localrun.progress import format_duration as short_duration
-from compiler.localrun.rundir import RunDir
+from compiler.localrun.rundir import RunDir, clear_keeping_logs
 from compiler.localrun.runner import RunOptions, _setup, failure_headline, signals_interrupt
 from compiler.localrun.tekton import ParamValue, param_values, substitute
+from compiler.localrun.terminal import ShardBoard, console
 from compiler.naming import LABEL_JOB
 from compiler.units import format_duration
 
@@ -84,6 +84,7 @@ class PipelineRunner:
         self.out = out
         self.lock = threading.Lock()
         self.cancel = threading.Event()  # Ctrl-C: every TaskRun stops its running step, none starts
+        self.board: ShardBoard | None = None  # while a matrix runs: its shards' lines
         runs = [d for d in docs if d.get("kind") == "PipelineRun"]
         found = [r for r in runs if _name(r) == name]
         if not found:
@@ -178,8 +179,8 @@ class PipelineRunner:
                     raise LocalRunError(
                         f"{root} exists and is not a PipelineRun's folder; choose another --workdir"
                     )
-                shutil.rmtree(root)
-            root.mkdir(parents=True)
+                clear_keeping_logs(root)
+            root.mkdir(parents=True, exist_ok=True)
             (root / MARKER).write_text(self.name + "\n")
             done: set[str] = set()
             tasks = list(self.pipeline.get("tasks") or [])
@@ -206,7 +207,7 @@ class PipelineRunner:
                 else:
                     failed = True
         report = PipelineReport(records, root, interrupted=self.cancel.is_set())
-        write_report(report, self.name, self.out)
+        write_report(report, self.name, self.out, self.options.tty)
         return report
 
     def _run_task(self, task: Mapping[str, Any], root: Path, deadline: float | None) -> list[TaskRunRecord]:
@@ -234,7 +235,9 @@ class PipelineRunner:
         if len(combos) == 1:
             one(0)
         elif combos:
-            with ThreadPoolExecutor(max_workers=len(combos)) as pool:
+            # One line per shard instead of every step's start and end, interleaved.
+            self.board = ShardBoard(self.out, console(self.out, self.options.tty))
+            with self.board, ThreadPoolExecutor(max_workers=len(combos)) as pool:
                 futures = [pool.submit(one, index) for index in range(len(combos))]
                 try:
                     wait(futures)
@@ -243,6 +246,7 @@ class PipelineRunner:
                     wait(futures)
                 for future in futures:
                     future.result()
+            self.board = None
         results = records[0].results if len(records) == 1 else {}
         self._collect(task_name, definition, results)
         return records
@@ -283,7 +287,7 @@ class PipelineRunner:
         prefix: str,
     ) -> None:
         started = time.monotonic()
-        stream = cast(TextIO, _Lines(self.out, prefix, self.lock))
+        stream = cast(TextIO, _Lines(cast(TextIO, self.board) or self.out, prefix, self.lock))
         for attempt in range(retries + 1):
             if self.cancel.is_set():
                 record.status, record.message = "interrupted", "Ctrl-C"
@@ -322,7 +326,10 @@ class PipelineRunner:
         stream.write(f"{record.name} {record.status} in {short_duration(record.duration)}\n")
 
     def _run_one(self, docs: RunDocuments, rundir: RunDir, stream: TextIO, attempt: int) -> Outcome:
-        progress = Progress(stream, tty=False)
+        board = self.board
+        progress = (
+            ShardProgress(board, rundir.root.name) if board is not None else Progress(stream, tty=False)
+        )
         options = replace(self.options, uid=None)  # every TaskRun has its own uid
         with rundir.locked():
             rundir.reset()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from compiler.localrun.progress import format_duration as short_duration
+from compiler.localrun.terminal import console, table
 
 
 @dataclass
@@ -43,22 +44,19 @@ class PipelineReport:
         return 0 if self.succeeded else 1
 
 
-def write_report(report: PipelineReport, name: str, out: TextIO) -> None:
+def write_report(report: PipelineReport, name: str, out: TextIO, tty: bool | None = None) -> None:
     """The TaskRuns' table on ``out``, then ``summary.json`` in the run directory."""
-    rows = [("TaskRun", "status", "time", "attempts")]
-    for r in report.records:
-        rows.append(
-            (
-                r.name,
-                r.status,
-                short_duration(r.duration) if r.duration is not None else "-",
-                str(r.attempts or "-"),
-            )
+    rows = [
+        (
+            r.name,
+            r.status,
+            short_duration(r.duration) if r.duration is not None else "-",
+            str(r.attempts or "-"),
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for r in report.records
+    ]
     out.write("\n")
-    for row in rows:
-        out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
+    console(out, tty).print(table(("TaskRun", "status", "time", "attempts"), rows, right=(2, 3)))
     summary = {
         "pipelineRun": name,
         "status": "Succeeded" if report.succeeded else "Failed",

@@ -1,7 +1,8 @@
 """Live progress of a local run and the summary table at its end.
 
-On a terminal one line is redrawn in place (step, elapsed time, files done of total); otherwise plain
-lines: one when a step starts, one when it ends, and one every ``interval`` seconds in between.
+On a terminal one line is redrawn in place (step, elapsed time, files done of total), with rich
+(``terminal.py``); otherwise plain lines: one when a step starts, one when it ends, and one every
+``interval`` seconds in between. A shard of a sharded run reports to its line of a ``ShardBoard``.
 Files are counted in the step's folders (at most every ``count_every`` seconds) or read from the
 ``Transferred: N / M`` statistics rclone writes to the step's log.
 """
@@ -11,12 +12,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+from rich.table import Table
+
+from compiler.localrun.terminal import LiveLine, ShardBoard, console, status_text, table
 
 STATUS_OK = "succeeded"
 _RCLONE_FILES = re.compile(rb"Transferred:\s+(\d+)\s*/\s*(\d+),\s*[\d-]+%")
@@ -143,18 +147,11 @@ def format_counts(results: dict[str, str]) -> str:
     return " ".join(parts)
 
 
-def format_table(records: Sequence[StepRecord]) -> str:
-    rows = [("step", "status", "duration", "cpu", "counts")]
-    rows += [
+def step_table(records: Sequence[StepRecord]) -> Table:
+    rows = [
         (r.name, r.status, format_duration(r.duration), format_duration(r.cpu), r.counts()) for r in records
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = []
-    for row in rows:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2])]
-        cells += [row[3].rjust(widths[3]), row[4]]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+    return table(("step", "status", "duration", "cpu", "counts"), rows, right=(2, 3))
 
 
 class Progress:
@@ -170,9 +167,10 @@ class Progress:
     ) -> None:
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
+        self.console = console(stream, self.tty)
+        self.live = LiveLine(self.console)
         self.interval = interval
         self.clock = clock
-        self._drawn = False
         self._last_plain = 0.0
         self._label = ""
 
@@ -187,27 +185,47 @@ class Progress:
     def update(self, elapsed: float, files: FileCount | None) -> None:
         line = f"{self._label}  {format_duration(elapsed)}" + (f"  {files}" if files is not None else "")
         if self.tty:
-            width = shutil.get_terminal_size((100, 24)).columns - 1
-            self.stream.write("\r\x1b[2K" + line[:width])
-            self.stream.flush()
-            self._drawn = True
+            self.live.show(line)
         elif self.clock() - self._last_plain >= self.interval:
             self._last_plain = self.clock()
             self._print(line)
 
     def end(self, record: StepRecord) -> None:
+        self.live.clear()
         counts = record.counts()
-        line = f"{self._label} {record.status} in {format_duration(record.duration)}" + (
-            f"  {counts}" if counts else ""
-        )
-        self._print(line)
+        done = f" in {format_duration(record.duration)}" + (f"  {counts}" if counts else "")
+        if self.tty:
+            self.console.print(f"{self._label} ", status_text(record.status), done, sep="")
+        else:
+            self._print(f"{self._label} {record.status}{done}")
 
     def note(self, text: str) -> None:
+        self.live.clear()
         self._print(text)
 
     def _print(self, line: str) -> None:
-        if self._drawn:
-            self.stream.write("\r\x1b[2K")
-            self._drawn = False
         self.stream.write(line + "\n")
         self.stream.flush()
+
+
+class ShardProgress(Progress):
+    """One shard's steps as one line of the sharded task's board, instead of a line per step and event."""
+
+    def __init__(self, board: ShardBoard, name: str) -> None:
+        self.board, self.name = board, name
+        self._label = ""
+
+    def begin(self, index: int, total: int, step: str) -> None:
+        self._label = f"[{index}/{total}] {step}"
+        self.board.set(self.name, self._label, format_duration(0.0), "")
+
+    def update(self, elapsed: float, files: FileCount | None) -> None:
+        self.board.set(self.name, self._label, format_duration(elapsed), "" if files is None else str(files))
+
+    def end(self, record: StepRecord) -> None:
+        self.board.set(
+            self.name, f"{self._label} {record.status}", format_duration(record.duration), record.counts()
+        )
+
+    def note(self, text: str) -> None:
+        self.board.write(f"{self.name}: {text}\n")

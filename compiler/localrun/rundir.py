@@ -9,8 +9,10 @@
     logs/<step>.log          each step's stdout and stderr
     summary.json             every step's status, exit code, duration and results
     .odahu/                  the runner's own files (tool shims, scripts, lock)
+    history/<n>/             earlier runs' logs/ and summary.json (the last KEEP_RUNS; 1 is the oldest)
 
-A pod is never reused, so a rerun of the same TaskRun starts from an empty run directory.
+A pod is never reused, so a rerun of the same TaskRun starts from an empty run directory, except for
+``history/``: a rerun keeps the logs of the runs before it, so a failure stays readable after a retry.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from compiler.localrun.secrets import SecretStore
 from compiler.localrun.tekton import RESULTS_DIR, STEPS_DIR, Replacements, substitute
 
 MARKER = ".odahu"
+HISTORY = "history"
+KEEP_RUNS = 10
 # Paths Tekton mounts into every step of a TaskRun.
 IMPLICIT_MOUNTS = {
     RESULTS_DIR: "results",
@@ -95,7 +99,7 @@ class RunDir:
                 raise LocalRunError(
                     f"{self.root} exists and is not a run directory; choose another --workdir"
                 )
-            shutil.rmtree(self.root)
+            clear_keeping_logs(self.root)
         for folder in (self.internal, self.logs, self.bin, self.scripts):
             folder.mkdir(parents=True, exist_ok=True)
         for host in self.implicit_mounts().values():
@@ -104,6 +108,31 @@ class RunDir:
     def free_volumes(self) -> None:
         """Delete the volumes' data (after a successful run, unless --keep)."""
         shutil.rmtree(self.root / "volumes", ignore_errors=True)
+
+
+def clear_keeping_logs(root: Path) -> None:
+    """Empty a previous run's folder but for its history, to which its logs and summaries are added.
+
+    The ``logs/`` folder and ``summary.json`` of the run and of each TaskRun folder in it (a
+    PipelineRun's) move to ``history/<n>/`` at the same relative path; the oldest entries beyond KEEP_RUNS go.
+    """
+    history = root / HISTORY
+    # The run's own folder and, for a PipelineRun, its TaskRuns' folders: never a volume's data.
+    runs = [root, *(d for d in sorted(root.iterdir()) if d.is_dir() and (d / MARKER).exists())]
+    kept = [p for run in runs for p in (run / "logs", run / "summary.json") if p.exists()]
+    if kept:
+        numbers = [int(p.name) for p in history.glob("*") if p.name.isdigit()] if history.is_dir() else []
+        target = history / str(max(numbers, default=0) + 1)
+        for path in kept:
+            destination = target / path.relative_to(root)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, destination)
+        numbers = sorted(int(p.name) for p in history.glob("*") if p.name.isdigit())
+        for old in numbers[: max(0, len(numbers) - KEEP_RUNS)]:
+            shutil.rmtree(history / str(old), ignore_errors=True)
+    for entry in root.iterdir():
+        if entry.name != HISTORY:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
 
 def make_volumes(

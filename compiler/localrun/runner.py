@@ -31,10 +31,11 @@ from compiler.localrun.launch import (
 )
 from compiler.localrun.paths import Bind
 from compiler.localrun.prepare import Preparer, Step
-from compiler.localrun.progress import Progress, StepRecord, format_table
+from compiler.localrun.progress import Progress, StepRecord, step_table
 from compiler.localrun.rundir import RunDir, make_volumes
 from compiler.localrun.secrets import Masker, SecretStore
 from compiler.localrun.tekton import RunContext
+from compiler.localrun.terminal import console
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
         executor, masker = _setup(selected, rundir, options, progress)
         outcome = executor.run()
     hint = executor.preparer.unset_secrets_hint(outcome.failed.name) if outcome.failed else ""
-    _report(outcome, rundir, masker, out, verbose=options.verbose, hint=hint)
+    _report(outcome, rundir, masker, out, verbose=options.verbose, hint=hint, tty=options.tty)
     if outcome.succeeded and not options.keep:
         rundir.free_volumes()
     return RunReport(outcome, rundir.root)
@@ -180,9 +181,17 @@ def _short(value: Any) -> str:
 
 
 def _report(
-    outcome: Outcome, rundir: RunDir, masker: Masker, out: TextIO, *, verbose: bool, hint: str = ""
+    outcome: Outcome,
+    rundir: RunDir,
+    masker: Masker,
+    out: TextIO,
+    *,
+    verbose: bool,
+    hint: str = "",
+    tty: bool | None = None,
 ) -> None:
-    out.write("\n" + format_table(outcome.records))
+    out.write("\n")
+    console(out, tty).print(step_table(outcome.records))
     failed = outcome.failed
     if failed is not None:
         tail = masker(log_tail(rundir.log(failed.name))) or "(no output)"

@@ -77,6 +77,10 @@ def test_one_two_and_four_shards_give_the_same_outputs(tmp_path: Path, s3_server
         if shards > 1:
             assert f"task shard: {shards} TaskRuns at once (matrix)" in result.out
             assert "run succeeded" in result.out
+            # The compact view: each shard's end is one line, its steps are not listed one by one.
+            shard_lines = [line for line in result.out.splitlines() if line.startswith("  [shard ")]
+            assert len(shard_lines) == shards, result.out
+            assert all(" succeeded in " in line for line in shard_lines)
     files, single = results[1]
     assert len(files) == FILES
     for shards in (2, 4):
@@ -131,6 +135,11 @@ def test_a_failing_shard_fails_the_run_and_a_rerun_completes_it(
     assert len(files) == FILES
     assert Counter(e["file"] for e in manifest["outputs"]) == Counter(list(files))
     assert all(store.files("output/req-1").count(name) == 1 for name in files)
+    # The failed run's logs are kept beside the rerun's.
+    [root] = [p for p in (tmp_path / "runs").iterdir() if (p / "history").is_dir()]
+    kept = "".join(p.read_text() for p in (root / "history" / "1").glob("*/logs/user-container.log"))
+    assert "cannot score request-0003.json" in kept
+    assert (root / "history" / "1" / "summary.json").is_file()
 
 
 def test_a_second_s3_server_gives_the_same_outputs(tmp_path: Path, s3_server: MotoS3Server) -> None:

@@ -3,6 +3,7 @@ GCS (gcp-storage-emulator) on 127.0.0.1, with the multiplier example's predictor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def run_remote_model(tmp_path: Path, store: Store, model: str = "folder") -> Non
     check_success(store, result.text, result.code)
     assert list(result.statuses()) == STEPS
     assert set(result.statuses().values()) == {"succeeded"}
-    assert "validate-input    succeeded" in result.out
+    assert re.search(r"\nvalidate-input +succeeded ", result.out)
     assert f"run succeeded; run directory: {result.rundir()}/" in result.out
     # Secret values never reach the output (values this short are not masked inside text).
     for keys in store.secrets.values():

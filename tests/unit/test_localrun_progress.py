@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
+
+import pytest
 
 from compiler.localrun.progress import (
     FileCount,
     FolderWatch,
     Progress,
+    ShardProgress,
     StepRecord,
     format_counts,
     format_duration,
-    format_table,
     rclone_files,
+    step_table,
 )
+from compiler.localrun.terminal import ShardBoard, console
+
+ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _table_text(records: list[StepRecord], tty: bool) -> str:
+    out = io.StringIO()
+    console(out, tty).print(step_table(records))
+    return out.getvalue()
 
 
 def test_table_aligns_steps_status_duration_cpu_and_counts() -> None:
@@ -25,13 +38,33 @@ def test_table_aligns_steps_status_duration_cpu_and_counts() -> None:
         StepRecord("user-container", "failed", 3, 75.0, cpu=61.0),
         StepRecord("sync-output", "skipped"),
     ]
-    assert format_table(records) == (
-        "step              status     duration    cpu  counts\n"
-        "configure-rclone  succeeded      0.1s   0.1s\n"
-        "validate-input    succeeded      2.5s   4.8s  valid=998 rejected=2\n"
-        "user-container    failed        1m15s  1m01s\n"
-        "sync-output       skipped           -      -\n"
-    )
+    text = _table_text(records, tty=False)
+    assert not ESCAPE.search(text)  # a pipe or a file gets plain text
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    assert re.fullmatch(r"step +status +duration +cpu +counts", lines[0].strip())
+    assert set(lines[1].strip()) == {"─"}  # the header rule
+    assert re.fullmatch(r"configure-rclone +succeeded +0\.1s +0\.1s", lines[2])
+    assert re.fullmatch(r"validate-input +succeeded +2\.5s +4\.8s +valid=998 rejected=2", lines[3])
+    assert re.fullmatch(r"user-container +failed +1m15s +1m01s", lines[4])
+    assert re.fullmatch(r"sync-output +skipped +- +-", lines[5])
+    # Columns line up: every status starts where the header's does.
+    assert {
+        line.index(word)
+        for line, word in zip(lines[2:], ["succeeded", "succeeded", "failed", "skipped"], strict=True)
+    } == {lines[0].index("status")}
+
+
+def test_table_colours_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [StepRecord("a", "succeeded", 0, 1.0), StepRecord("b", "failed", 1, 1.0)]
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    coloured = _table_text(records, tty=True)
+    assert "\x1b[32msucceeded" in coloured  # green
+    assert "\x1b[1;31mfailed" in coloured  # bold red
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _table_text(records, tty=True)
+    assert "\x1b[3" not in plain  # no colour; rich may still use bold for the header
+    assert "succeeded" in plain
 
 
 def test_counts_from_results() -> None:
@@ -69,16 +102,54 @@ def test_plain_lines_when_not_a_terminal() -> None:
     )
 
 
-def test_one_redrawn_line_on_a_terminal() -> None:
+def test_one_redrawn_line_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
     out = io.StringIO()
     progress = Progress(out, tty=True)
     progress.begin(1, 2, "validate-input")
     progress.update(1.0, FileCount(1, 4))
     progress.end(StepRecord("validate-input", "succeeded", 0, 1.5))
     text = out.getvalue()
-    assert text.count("\r\x1b[2K") == 3
     assert "[1/2] validate-input  1.0s  files 1/4" in text
-    assert text.endswith("\r\x1b[2K[1/2] validate-input succeeded in 1.5s\n")
+    assert "\x1b[2K" in text  # the live line is erased, not scrolled
+    assert text.endswith("[1/2] validate-input succeeded in 1.5s\n")
+    assert text.count("validate-input succeeded") == 1
+
+
+def test_shards_report_one_line_each_when_not_a_terminal() -> None:
+    now = [0.0]
+    out = io.StringIO()
+    with ShardBoard(out, console(out, False), interval=30, clock=lambda: now[0]) as board:
+        shards = [ShardProgress(board, f"run-shard-{i}") for i in range(2)]
+        for index, step in enumerate(["configure-rclone", "sync-data", "validate-input"], start=1):
+            for shard in shards:
+                shard.begin(index, 9, step)
+                shard.update(1.0, None)
+                shard.end(StepRecord(step, "succeeded", 0, 1.0))
+        assert out.getvalue() == ""  # quiet between intervals, whatever the shards do
+        now[0] = 31
+        shards[0].update(12.0, FileCount(3, 10))
+        shards[1].update(12.0, None)
+        board.write("run-shard-1: a note\n")
+    assert out.getvalue().splitlines() == [
+        "run-shard-0: [3/9] validate-input  12.0s  files 3/10",
+        "run-shard-1: [3/9] validate-input  12.0s",
+        "run-shard-1: a note",
+    ]
+    assert board.render().row_count == 2
+
+
+def test_shard_board_is_a_live_table_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    with ShardBoard(out, console(out, True)) as board:
+        ShardProgress(board, "run-shard-0").begin(5, 9, "user-container")
+        ShardProgress(board, "run-shard-1").begin(2, 9, "sync-data")
+        board.write("printed above the table\n")
+    text = ESCAPE.sub("", out.getvalue())
+    assert "printed above the table" in text
+    assert re.search(r"run-shard-0 +\[5/9\] user-container", text)
+    assert re.search(r"run-shard-1 +\[2/9\] sync-data", text)
 
 
 def test_folder_watch_counts_new_files(tmp_path: Path) -> None:

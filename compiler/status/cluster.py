@@ -1,0 +1,168 @@
+"""A run on the cluster, through the ``kubernetes`` client: the TaskRun or PipelineRun found by our labels.
+
+Runs of a service carry ``batch.odahu.org/service``; committed jobs' runs also ``batch.odahu.org/job``.
+A webhook run is told apart by its ``request-id`` param (or, without one, by being the newest run of
+the service). A PipelineRun's TaskRuns carry Tekton's ``tekton.dev/pipelineRun`` and
+``tekton.dev/pipelineTask`` labels (tektoncd/pipeline v1.15.0 docs/labels.md), which give its shards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler import naming as n
+from compiler.status.states import Condition, run_state, step_state
+from compiler.status.target import Target, run_params
+
+GROUP, VERSION = "tekton.dev", "v1"
+PIPELINE_RUN_LABEL = "tekton.dev/pipelineRun"
+PIPELINE_TASK_LABEL = "tekton.dev/pipelineTask"
+
+
+class ClusterError(Exception):
+    """The API server could not be asked (no kubeconfig, unreachable, forbidden)."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    kind: str
+    name: str
+    uid: str
+    request_id: str
+    condition: Condition
+    start: str | None
+    finish: str | None
+    pod: str | None = None
+    pod_phase: str | None = None
+    steps: tuple[tuple[str, str], ...] = ()  # (step, state)
+    children: tuple[RunView, ...] = field(default_factory=tuple)  # a PipelineRun's TaskRuns
+    pipeline_task: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "state": self.condition.state,
+            "reason": self.condition.reason,
+            "message": self.condition.message,
+            "startTime": self.start,
+            "completionTime": self.finish,
+            "pod": self.pod,
+            "podPhase": self.pod_phase,
+            "steps": [{"name": s, "state": st} for s, st in self.steps],
+            "pipelineTask": self.pipeline_task,
+            "taskRuns": [c.as_json() for c in self.children],
+        }
+
+
+class Cluster:
+    """Reads Tekton runs and pods through a kubernetes ``ApiClient``."""
+
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
+        try:
+            from kubernetes import client, config
+            from kubernetes.config.config_exception import ConfigException
+        except ImportError as exc:  # a broken installation
+            raise ClusterError(f"the kubernetes client is not installed ({exc})") from exc
+        try:
+            api = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+        except (ConfigException, OSError) as exc:
+            raise ClusterError(f"no usable kubeconfig ({exc})") from exc
+        self._custom = client.CustomObjectsApi(api)
+        self._core = client.CoreV1Api(api)
+
+    def _list(self, namespace: str, plural: str, selector: str) -> list[Mapping[str, Any]]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            found: Any = self._custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, label_selector=selector
+            )
+        except ApiException as exc:
+            raise ClusterError(f"listing {plural} in {namespace}: {exc.status} {exc.reason}") from exc
+        except HTTPError as exc:
+            raise ClusterError(f"listing {plural} in {namespace}: {exc}") from exc
+        return list(found.get("items") or [])
+
+    def _pod_phase(self, namespace: str, pod: str | None) -> str | None:
+        if not pod:
+            return None
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            found: Any = self._core.read_namespaced_pod(pod, namespace, _preload_content=False)
+        except (ApiException, HTTPError):
+            return None  # gone (pruned) or not ours to read: the run's own status still stands
+        import json
+
+        return str((json.loads(found.data).get("status") or {}).get("phase") or "") or None
+
+    def find(self, target: Target) -> RunView | None:
+        """The newest run of ``target`` (a PipelineRun with its TaskRuns); None when there is none."""
+        selector = f"{n.LABEL_SERVICE}={target.service}"
+        if target.job:
+            selector += f",{n.LABEL_JOB}={target.job}"
+        runs = [
+            *self._list(target.namespace, "pipelineruns", selector),
+            *self._list(target.namespace, "taskruns", selector),
+        ]
+        runs = [r for r in runs if not _labels(r).get(PIPELINE_RUN_LABEL)]  # shards are shown under their run
+        if target.request_id:
+            runs = [r for r in runs if _request_id(r) == target.request_id]
+        if not runs:
+            return None
+        newest = max(
+            runs, key=lambda r: (str(_meta(r).get("creationTimestamp") or ""), str(_meta(r).get("name")))
+        )
+        return self._view(target.namespace, newest)
+
+    def _view(self, namespace: str, run: Mapping[str, Any], pipeline_task: str | None = None) -> RunView:
+        status = run.get("status") or {}
+        meta = _meta(run)
+        children: tuple[RunView, ...] = ()
+        if run.get("kind") == "PipelineRun":
+            taskruns = self._list(namespace, "taskruns", f"{PIPELINE_RUN_LABEL}={meta.get('name')}")
+            children = tuple(
+                self._view(namespace, t, str(_labels(t).get(PIPELINE_TASK_LABEL) or ""))
+                for t in sorted(taskruns, key=_child_order)
+            )
+        pod = status.get("podName")
+        return RunView(
+            kind=str(run.get("kind")),
+            name=str(meta.get("name")),
+            uid=str(meta.get("uid") or ""),
+            request_id=_request_id(run) or str(meta.get("uid") or ""),
+            condition=run_state(run),
+            start=status.get("startTime"),
+            finish=status.get("completionTime"),
+            pod=pod,
+            pod_phase=self._pod_phase(namespace, pod),
+            steps=tuple((str(s.get("name")), step_state(s)) for s in status.get("steps") or []),
+            children=children,
+            pipeline_task=pipeline_task,
+        )
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _labels(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return _meta(obj).get("labels") or {}
+
+
+def _request_id(run: Mapping[str, Any]) -> str:
+    return run_params(run).get(n.PARAM_REQUEST_ID, "")
+
+
+def _child_order(run: Mapping[str, Any]) -> tuple[int, str]:
+    order = {n.PIPELINE_TASK_PLAN: 0, n.PIPELINE_TASK_SHARD: 1, n.PIPELINE_TASK_MERGE: 2}
+    return order.get(str(_labels(run).get(PIPELINE_TASK_LABEL)), 3), str(_meta(run).get("name"))
+
+
+def shard_views(run: RunView) -> Sequence[RunView]:
+    return [c for c in run.children if c.pipeline_task == n.PIPELINE_TASK_SHARD]
