@@ -9,6 +9,7 @@ var filled from a Secret key. Credentials therefore reach rclone only through ``
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -141,5 +142,27 @@ class Connections:
         return tuple(self._own.items())
 
     def location(self, ref: ConnectionReference) -> tuple[str, str]:
-        """(connection, path inside it): the reference's path overrides the connection's (ODAHU)."""
-        return ref.connection, ref.path.strip("/") if ref.path is not None else self._own[ref.connection]
+        """(connection, path inside it): the reference's path overrides the connection's (ODAHU).
+
+        An empty path means the connection's own path, as in ODAHU's ``GetBucketNamePath``
+        (odahu/odahu-flow 1.6.1, packages/operator/controllers/utils/batchinferenceutils/
+        batchinferencejob_utils.go: ``if path == "" { actualPath = connectionPath }``).
+        """
+        if not ref.path:
+            return ref.connection, self._own[ref.connection]
+        return ref.connection, ref.path.strip("/")
+
+    def model_location(self, connection: str, model_path: str | None) -> tuple[str, str]:
+        """(connection, path inside it) of a remote model: ``modelPath`` is relative to the connection's path.
+
+        ODAHU joins them: ``path.Join(storage.RemoteConfig.Path, relPath)`` in odahu/odahu-flow 1.6.1,
+        packages/operator/pkg/utils/model_registry/objectstorage/registry.go (SyncArchiveOrDir).
+        """
+        return connection, go_path_join(self._own[connection], model_path or "")
+
+
+def go_path_join(*parts: str) -> str:
+    """Go's ``path.Join`` (non-empty parts joined by '/', then cleaned), without the leading '/' of a key."""
+    joined = "/".join(part for part in parts if part)
+    cleaned = posixpath.normpath(joined).strip("/") if joined else ""
+    return "" if cleaned == "." else cleaned

@@ -281,6 +281,9 @@ class ValidationPolicy(SpecModel):
     maxRejectedFraction: Annotated[float, Field(ge=0, le=1)] | None = None
     requireOnePerRequest: bool = True
     requireMatchingIds: bool = True
+    strictResponses: bool = False
+    """Refuse responses as predictors written for ODAHU write them (no model_name, named by order) instead
+    of accepting them with a warning each (a missing model_name filled from the model's metadata)."""
 
 
 class Toleration(SpecModel):
