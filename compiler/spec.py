@@ -24,6 +24,7 @@ from pydantic import (
 
 from compiler.spec_types import (
     Duration,
+    Id,
     K8sName,
     Label,
     NonEmpty,
@@ -340,8 +341,9 @@ Kind = Literal["Connection", "InferenceService", "InferenceJob", "BatchSettings"
 
 
 class Metadata(SpecModel):
-    name: Label
-    """The document's name, unique per kind (a service's at most 53 characters)."""
+    name: Id
+    """The document's name, unique per kind (a service's at most 53 characters); as ODAHU's ids, it starts
+    with a letter."""
     namespace: Label | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)

@@ -20,8 +20,10 @@ from compiler.diagnostics import did_you_mean
 from compiler.localrun.documents import Doc, taskruns
 from compiler.localrun.errors import LocalRunError
 from compiler.naming import LABEL_JOB, derived_job_id
+from compiler.odahu import JOB_KEYS, SERVER_MANAGED, drop_nulls
+from compiler.plan_triggers import FORBIDDEN as WEBHOOK_FORBIDDEN
 
-WEBHOOK_KEYS = ("id", "kind", "spec")
+WEBHOOK_KEYS = JOB_KEYS
 
 
 def webhook_job(body: str, where: str) -> dict[str, Any]:
@@ -30,9 +32,12 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
         data = json.loads(body)
     except ValueError as exc:
         raise LocalRunError(f"{where}: the webhook body is not JSON ({exc})") from exc
+    # Null is absent, as for every entry point (compiler/odahu.py); what is left is compiled as a job file
+    # is, so server-managed fields get the same warning and unknown ones the same error.
+    data = drop_nulls(data)
     if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
         raise LocalRunError(f'{where}: expected a JSON object {{"spec": {{"inferenceServiceId": ...}}}}')
-    unknown = sorted(set(data) - set(WEBHOOK_KEYS))
+    unknown = sorted(set(data) - set(WEBHOOK_KEYS) - set(SERVER_MANAGED))
     if unknown:
         raise LocalRunError(
             f"{where}: unknown key(s) {', '.join(unknown)}; a body has {', '.join(WEBHOOK_KEYS)}"
@@ -43,8 +48,14 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
     service = spec.get("inferenceServiceId")
     if not isinstance(service, str) or not service:
         raise LocalRunError(f"{where}: spec.inferenceServiceId is missing")
+    forbidden = sorted(key for key in WEBHOOK_FORBIDDEN if key in spec)
+    if forbidden:
+        raise LocalRunError(
+            f"{where}: {', '.join(forbidden)} cannot be overridden over the webhook (commit a job for that)"
+        )
     ident = data.get("id") or derived_job_id(service, spec)
-    return {"kind": "InferenceJob", "id": ident, "spec": spec}
+    rest = {key: value for key, value in data.items() if key not in WEBHOOK_KEYS}
+    return {"kind": "InferenceJob", "id": ident, "spec": spec, **rest}
 
 
 def write_job(doc: Mapping[str, Any], folder: Path) -> Path:
@@ -69,7 +80,7 @@ def job_name_in_file(path: Path) -> str:
     jobs = [d for d in docs if isinstance(d, dict) and d.get("kind") == "InferenceJob"]
     if len(jobs) != 1:
         raise LocalRunError(f"--job-file {path}: expected exactly one InferenceJob, found {len(jobs)}")
-    job = jobs[0]
+    job = drop_nulls(jobs[0])
     name = (job.get("metadata") or {}).get("name") or job.get("id")
     spec = job.get("spec")
     if not name and isinstance(spec, dict) and isinstance(spec.get("inferenceServiceId"), str):

@@ -303,7 +303,7 @@ def test_webhooks(planned: Plan) -> None:
     assert cel.filter is not None
     assert "body.spec.inferenceServiceId == 'multiplier'" in cel.filter
     assert "['blobs', 'data', 'models']" in cel.filter
-    assert "!has(body.spec.resources)" in cel.filter
+    assert "!(has(body.spec.resources) && type(body.spec.resources) != null_type)" in cel.filter
     overlays = dict(cel.overlays)
     assert set(overlays) == {f"odahu.{k}" for k in ("request_id", "data_connection", "data_path",
                                                     "output_connection", "output_path")}  # fmt: skip
@@ -389,7 +389,7 @@ WEBHOOK_BODIES = [
             "dataSource": {"path": "x/y"},
             "outputDestination": {"path": ""},
         },
-        ("", "data", "x/y", "data", ""),
+        ("", "data", "x/y", "data", "batch"),  # an empty path is the connection's own path (ODAHU)
     ),
     (
         {"inferenceServiceId": "multiplier", "parallelism": 1},
