@@ -75,7 +75,7 @@ def known_keys_filter() -> str:
     kind = "body.kind"
     return (
         f"body.all(k, k in {top} || type(body[k]) == null_type)"
-        f" && body.spec.all(k, k in {spec} || type(body.spec[k]) == null_type)"
+        f" && (type(body.spec) == map ? body.spec.all(k, k in {spec} || type(body.spec[k]) == null_type) : false)"
         f" && (!{present(kind)} || {kind} == 'InferenceJob')"
         f" && (!{present('body.id')} || type(body.id) == string"
         f" && body.id.matches({cel_string(odahu.ID_PATTERN)}))"

@@ -122,6 +122,7 @@ REFUSED = [
     ("unknown spec field", edited(job(), lambda b: b["spec"].update(bucket="x"))),
     ("another service", edited(job(), lambda b: b["spec"].update(inferenceServiceId="other"))),
     ("a path going up", job(data_source=ConnectionReference(connection="data", path="a/../b"))),
+    ("no spec", {"kind": "InferenceJob", "id": None, "spec": None}),
 ]
 
 
