@@ -73,9 +73,10 @@ def known_keys_filter() -> str:
     top = _cel_list((*odahu.JOB_KEYS, *odahu.SERVER_MANAGED))
     spec = _cel_list(tuple(InferenceJobSpec.model_fields))
     kind = "body.kind"
+    spec_keys = f"body.spec.all(k, k in {spec} || type(body.spec[k]) == null_type)"
     return (
         f"body.all(k, k in {top} || type(body[k]) == null_type)"
-        f" && (type(body.spec) == map ? body.spec.all(k, k in {spec} || type(body.spec[k]) == null_type) : false)"
+        f" && (type(body.spec) == map ? {spec_keys} : false)"
         f" && (!{present(kind)} || {kind} == 'InferenceJob')"
         f" && (!{present('body.id')} || type(body.id) == string"
         f" && body.id.matches({cel_string(odahu.ID_PATTERN)}))"
