@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from compiler.diagnostics import did_you_mean
+from compiler.load import load
 from compiler.localrun.documents import Doc, taskruns
 from compiler.localrun.errors import LocalRunError
 from compiler.naming import LABEL_JOB, derived_job_id
@@ -73,11 +73,12 @@ def write_job(doc: Mapping[str, Any], folder: Path) -> Path:
 
 def job_name_in_file(path: Path) -> str:
     """The name of the one InferenceJob in ``path`` (``metadata.name``, ``id``, or ODAHU's derived id)."""
-    try:
-        docs = [d for d in YAML(typ="safe", pure=True).load_all(path.read_text(encoding="utf-8")) if d]
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
-        raise LocalRunError(f"--job-file {path}: cannot read it ({exc})") from exc
-    jobs = [d for d in docs if isinstance(d, dict) and d.get("kind") == "InferenceJob"]
+    # Read as the load stage reads every spec file (YAML or JSON, one document, several or an array);
+    # its diagnostics are reported when the file is compiled with the specs.
+    docs = [raw.data for raw in load([path]).documents]
+    if not docs and not path.is_file():
+        raise LocalRunError(f"--job-file {path}: cannot read it")
+    jobs = [d for d in docs if d.get("kind") == "InferenceJob"]
     if len(jobs) != 1:
         raise LocalRunError(f"--job-file {path}: expected exactly one InferenceJob, found {len(jobs)}")
     job = drop_nulls(jobs[0])
