@@ -119,7 +119,8 @@ class ConnectionSpec(SpecModel):
     ODAHU's CONTAINER/PATH for azureblob, file:///ABSOLUTE/PATH or a folder relative to the working
     directory of the run for local."""
     region: str | None = None
-    """The AWS region of the bucket, or the GCS location."""
+    """The AWS region of the bucket, or the GCS location (for gcs, a value that is not a location is read
+    as ODAHU's docs meant it: the GCP project)."""
     endpoint: str | None = None
     """A custom http(s) endpoint: S3-compatible stores, emulators, an Azure account's blob endpoint."""
     pathStyle: bool | None = None
