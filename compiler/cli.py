@@ -20,7 +20,10 @@ COMMANDS: dict[str, str] = {
     "crds": "Write the CustomResourceDefinitions of the spec kinds.",
     "compile": "Compile specs into a Tekton tree (kustomization) for Argo CD.",
     "run": "Run one job on this machine from its compiled Tekton documents.",
+    "import": "Turn an ODAHU export into specs, and its credentials into Secrets kept out of Git.",
 }
+# A command whose module is not named after it (``import`` is a Python keyword).
+MODULES = {"import": "import_odahu"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"compiler.commands.{name}")
+        module = importlib.import_module(f"compiler.commands.{MODULES.get(name, name)}")
         sub = subs.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(sub)
     return parser
@@ -37,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"compiler.commands.{args.command}")
+    module = importlib.import_module(f"compiler.commands.{MODULES.get(args.command, args.command)}")
     try:
         code: int = module.run(args)
     except KeyboardInterrupt:
