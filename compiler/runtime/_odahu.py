@@ -96,17 +96,25 @@ def pair(
     answered, known = {r[0] for r in results}, set(wanted)
     open_requests = [rel for rel in wanted if rel not in answered]
     strays = [r[0] for r in results if r[0].endswith(".json") and r[0] not in known]
-    ids = _request_ids(requests, facts_file, open_requests)
+    holders: Dict[str, List[str]] = {}
+    for req, rid in _request_ids(requests, facts_file, open_requests).items():
+        if rid is not None:
+            holders.setdefault(rid, []).append(req)
     notes: Dict[str, str] = {}
+    paired = set()
     for rel in strays:
         rid = _response_id(src, rel)
-        holders = [req for req in open_requests if rid is not None and ids.get(req) == rid]
-        if len(holders) == 1:
-            open_requests.remove(holders[0])
-            notes[rel] = f"paired with request {holders[0]} by id {rid!r}"
-    for rel, req in zip([r for r in strays if r not in notes], list(open_requests), strict=False):
-        open_requests.remove(req)
-        notes[rel] = f"paired with request {req} by order (a strict response has the request's file name)"
+        found = holders.get(rid, []) if rid is not None else []
+        if len(found) == 1 and found[0] not in paired:
+            paired.add(found[0])
+            notes[rel] = f"paired with request {found[0]} by id {rid!r}"
+    left = [req for req in open_requests if req not in paired]
+    by_order = [rel for rel in strays if rel not in notes]
+    for index in range(min(len(by_order), len(left))):  # the rest in name order, as ODAHU's example numbers
+        notes[by_order[index]] = (
+            f"paired with request {left[index]} by order (a strict response has the request's file name)"
+        )
+    open_requests = left[len(by_order) :]
     out = [(rel, ok, _warn(entry, "R23", notes[rel]) if rel in notes else entry, facts)
            for rel, ok, entry, facts in results]  # fmt: skip
     return out, open_requests

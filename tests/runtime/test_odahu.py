@@ -94,3 +94,20 @@ def test_a_response_too_many_is_not_paired_and_a_request_left_is_missing(tmp_pat
     code, report = _validate(tmp_path, "--odahu-responses", "--model-name", "m")
     assert code == 1
     assert report["missing"] == ["request.json"]
+
+
+def test_an_id_two_requests_share_pairs_by_order(tmp_path: Path) -> None:
+    _folders(tmp_path, {"response0.json": {"id": "custom", "outputs": []}, "response1.json": {"outputs": []}})
+    shutil.copy(tmp_path / "requests" / "request.json", tmp_path / "requests" / "request2.json")
+    code, report = _validate(tmp_path, "--odahu-responses", "--model-name", "m")
+    assert code == 0, report
+    assert report["missing"] == []
+    messages = _messages(report)
+    assert (
+        "paired with request request.json by order (a strict response has the request's file name)"
+        in messages
+    )
+    assert (
+        "paired with request request2.json by order (a strict response has the request's file name)"
+        in messages
+    )
