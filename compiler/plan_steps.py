@@ -238,7 +238,8 @@ class _Steps:
             args.append("--require-one-per-request")
         if response and policy.requireMatchingIds:
             args.append("--require-matching-ids")
-        if response and not policy.strictResponses:
+        strict = self.service.spec.strictResponses
+        if response and not (policy.strictResponses if strict is None else strict):
             args += ("--odahu-responses", *self.model_args())
         return tuple(args)
 

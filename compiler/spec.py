@@ -240,6 +240,9 @@ class InferenceServiceSpec(SpecModel):
     """The longest a run may take; default BatchSettings.defaultTimeout."""
     parallelism: Annotated[int, Field(ge=1, le=256)] = 1
     """How many shards a run's input is split into."""
+    strictResponses: bool | None = None
+    """Refuse responses as predictors written for ODAHU write them (see BatchSettings
+    validation.strictResponses, the default when this is not set): a new service opts into strict V2."""
 
 
 class InferenceJobSpec(SpecModel):

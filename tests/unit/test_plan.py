@@ -445,3 +445,26 @@ def test_azure_short_form_takes_the_account_from_the_endpoint(
 
     assert azure_account_from_endpoint("azureblob", endpoint) == account
     assert azure_account_from_endpoint("s3", endpoint) is None
+
+
+@pytest.mark.parametrize(
+    ("service_strict", "project_strict", "odahu_style"),
+    [(None, False, True), (True, False, False), (None, True, False), (False, True, True)],
+)
+def test_responses_as_odahu_predictors_write_them_unless_strict(
+    service_strict: bool | None, project_strict: bool, odahu_style: bool
+) -> None:
+    from tests.unit.compile_fixtures import CONNECTIONS, MULTIPLIER, project_from
+
+    service = MULTIPLIER
+    if service_strict is not None:
+        service += f"  strictResponses: {str(service_strict).lower()}\n"
+    strict = str(project_strict).lower()
+    settings = f"{HEAD}kind: BatchSettings\nmetadata: {{name: s}}\n"
+    settings += f"spec:\n  validation: {{strictResponses: {strict}}}\n"
+    project = project_from("---\n".join((CONNECTIONS, service, settings)))
+    step = _step(plan(project, BUNDLE).runs[0], "validate-output")
+    args = [str(a) for a in step.args]
+    assert ("--odahu-responses" in args) is odahu_style
+    if odahu_style:
+        assert args[args.index("--odahu-responses") + 1 :][:2] == ["--model-meta", "/odahu/config/model.json"]
