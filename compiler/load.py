@@ -76,6 +76,7 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
     documents: list[RawDocument] = []
     sources: dict[str, str] = {}
     diags: list[Diagnostic] = []
+    paths = list(paths)  # walked twice: once for the files named, once to expand
     named = {str(Path(p)) for p in paths if Path(p).is_file()}
     for file in _expand(paths, diags):
         text = _read(file, diags)

@@ -156,3 +156,9 @@ def test_a_folders_json_specs_are_read_and_its_json_data_is_not(tmp_path: Path) 
     named = load([tmp_path / "specs" / "input" / "request.json"])
     assert [d.code for d in named.diagnostics] == []
     assert [d.data for d in named.documents] == [{"id": "r", "inputs": []}]
+
+
+def test_paths_may_be_any_iterable(tmp_path: Path) -> None:
+    write(tmp_path / "a.json", '{"kind": "A"}')
+    result = load(p for p in [tmp_path / "a.json"])
+    assert [d.data for d in result.documents] == [{"kind": "A"}]
