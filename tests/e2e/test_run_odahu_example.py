@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.cli import main
 from tests.e2e.test_run_support import Store, odahu_run, s3_store
 from tests.support.servers import MotoS3Server
 
@@ -49,9 +50,13 @@ def test_odahu_example_runs_unchanged(tmp_path: Path, s3_server: MotoS3Server, v
     store = s3_store(s3_server, name="models-output")
     lay_out(store)
     job_file = MANIFESTS / f"inferencejob{variant}.yaml"
+    specs = spec_folder(tmp_path, store, variant)
+    # The manifests validate and compile for a cluster as they are.
+    assert main(["validate", str(specs), str(job_file)]) == 0
+    assert main(["compile", str(specs), str(job_file), "--out", str(tmp_path / "deploy")]) == 0
     result = odahu_run(
         tmp_path,
-        spec_folder(tmp_path, store, variant),
+        specs,
         job_name=None,
         app=EXAMPLE / "predictor",
         secrets=store.secrets,
