@@ -1,6 +1,7 @@
 """validate-input / validate-output: check every file of a folder against the Predict Protocol V2.
 
 Usage: validate.py request|response SRC_DIR --valid DIR --rejected DIR [policy] [--requests DIR ...] [profile]
+       [--odahu-responses --model-meta FILE | --model-name N --model-version V]   (see _odahu.py)
 
 Valid files are hard-linked (else copied) unchanged to --valid, rejected ones to --rejected, both under
 their relative path. With --valid naming SRC_DIR itself the check is in place: valid files stay where they
