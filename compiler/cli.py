@@ -40,7 +40,10 @@ COMMANDS: dict[str, str] = {
     "graph": "Draw a service's run (steps, images, volumes, credentials) as a Mermaid flowchart.",
     "run": "Run one job on this machine from its compiled Tekton documents.",
     "status": "Show where a job's run stands, from its output storage and from the cluster.",
+    "import": "Turn an ODAHU export into specs, and its credentials into Secrets kept out of Git.",
 }
+# A command whose module is not named after it (``import`` is a Python keyword).
+MODULES = {"import": "import_odahu"}
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)'")
 _UNRECOGNIZED = "unrecognized arguments: "
@@ -108,7 +111,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     by_name: dict[str, Parser] = {}
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"compiler.commands.{name}")
+        module = importlib.import_module(f"compiler.commands.{MODULES.get(name, name)}")
         epilog = "examples:\n" + "\n".join(f"  {line}" for line in module.EXAMPLES.strip().splitlines())
         sub = subs.add_parser(name, help=help_text, description=help_text, epilog=epilog)
         module.add_arguments(sub)
@@ -137,7 +140,7 @@ def _silence_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parse(argv)
-        module = importlib.import_module(f"compiler.commands.{args.command}")
+        module = importlib.import_module(f"compiler.commands.{MODULES.get(args.command, args.command)}")
         code: int = module.run(args)
         sys.stdout.flush()
     except BrokenPipeError:

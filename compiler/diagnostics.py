@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -66,14 +67,75 @@ def has_errors(diags: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diags)
 
 
-def render_text(diags: Sequence[Diagnostic], sources: dict[str, str] | None = None) -> str:
-    """Compiler-style text: location, code, message, the source line with a caret, a hint."""
+# Fields that hold a secret's value: ODAHU's inline credentials (odahu/odahu-flow 1.6.1,
+# packages/operator/api/v1alpha1/connection_types.go: keyID, keySecret, password, publicKey, as
+# ``odahuflowctl conn get --decrypted`` exports them), and odahu-batch's credential fields written inline
+# (under ``credentials.secretRef.keys`` the same names map to Secret key names, which are no secret).
+ODAHU_SECRET_FIELDS = ("keyID", "keySecret", "password", "publicKey")
+CREDENTIAL_FIELDS = (
+    "accessKeyID", "secretAccessKey", "sessionToken", "serviceAccountKey", "accountKey", "sasURL",
+)  # fmt: skip
+MASK = "***"
+_SAS = re.compile(r"([?&]sig=)[^&\s\"']+")
+_KEYS = re.compile(r"""^\s*-?\s*["']?keys["']?\s*:""")
+
+
+def _patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(quoted value, plain or block value) of ``name: value`` in YAML (block or flow) and JSON."""
+    key = rf"""(["']?\b(?:{"|".join(names)})\b["']?\s*:"""
+    quoted = re.compile(rf"""{key}\s*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')""")
+    plain = re.compile(rf"""{key}[ \t]*)([^\s"'|>,}}\]#][^,}}\]#]*?|[|>][-+0-9]*)(?=\s*(?:[,}}\]#]|$))""")
+    return quoted, plain
+
+
+_ALL = _patterns(ODAHU_SECRET_FIELDS + CREDENTIAL_FIELDS)
+_ODAHU = _patterns(ODAHU_SECRET_FIELDS)
+
+
+def _keep_quotes(match: re.Match[str]) -> str:
+    quote = match.group(2)[0]
+    return f"{match.group(1)}{quote}{MASK}{quote}"
+
+
+def masked_lines(text: str) -> list[str]:
+    """The file's lines with every secret-bearing field's value masked (block scalars: every line of it)."""
     out: list[str] = []
+    block: int | None = None  # the indentation of the key whose block scalar is being masked
+    keys: int | None = None  # the indentation of a ``keys:`` mapping (Secret key names, not secrets)
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if block is not None and (not line.strip() or indent > block):
+            out.append(line[:indent] + MASK if line.strip() else line)
+            continue
+        block = None
+        if keys is not None and line.strip() and indent <= keys:
+            keys = None
+        if _KEYS.match(line):
+            keys = indent
+        quoted, plain = _ODAHU if keys is not None else _ALL
+        masked = _SAS.sub(rf"\1{MASK}", quoted.sub(_keep_quotes, line))
+        found = plain.search(masked)
+        if found is not None and found.group(2)[:1] in "|>":
+            block = indent
+        out.append(plain.sub(rf"\1{MASK}", masked))
+    return out
+
+
+def render_text(diags: Sequence[Diagnostic], sources: dict[str, str] | None = None) -> str:
+    """Compiler-style text: location, code, message, the source line with a caret, a hint.
+
+    Source lines are shown with secrets masked (``masked_lines``): a diagnostic about an inline credential
+    must not print it into a CI log.
+    """
+    out: list[str] = []
+    masked: dict[str, list[str]] = {}
     for d in diags:
         out.append(f"{d.location}: {d.severity}[{d.code}]: {d.message}")
         text = (sources or {}).get(d.location.file)
         if text is not None and d.location.line:
-            lines = text.splitlines()
+            if d.location.file not in masked:
+                masked[d.location.file] = masked_lines(text)
+            lines = masked[d.location.file]
             if 0 < d.location.line <= len(lines):
                 src = lines[d.location.line - 1]
                 if d.conceal:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from compiler.diagnostics import Diagnostic, Location
@@ -26,7 +26,11 @@ from compiler.load_nodes import MAX_DEPTH, PathKey, Span, TooBig, TreeBuilder, n
 
 __all__ = ["LoadResult", "PathKey", "RawDocument", "Span", "load", "parse_text"]
 
-SPEC_SUFFIXES = (".yaml", ".yml")
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+# ODAHU's tools write JSON too (``odahuflowctl ... -o json``, the API's answers, bulk files). In a folder, a
+# .json file is a spec file only when it holds something with a ``kind``: the folders that hold specs often
+# hold data (V2 requests, expected responses, manifests) as JSON as well.
+JSON_SUFFIX = ".json"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # ODAHU's model metadata file lives in model folders that often sit next to the specs; it is never
 # a spec, so a folder walk skips it (naming it on the command line still loads it).
@@ -72,15 +76,24 @@ def load(paths: Iterable[str | Path]) -> LoadResult:
     documents: list[RawDocument] = []
     sources: dict[str, str] = {}
     diags: list[Diagnostic] = []
+    paths = list(paths)  # walked twice: once for the files named, once to expand
+    named = {str(Path(p)) for p in paths if Path(p).is_file()}
     for file in _expand(paths, diags):
         text = _read(file, diags)
         if text is None:
+            continue
+        if file.endswith(JSON_SUFFIX) and file not in named and not _holds_kind(text):
             continue
         sources[file] = text
         docs, file_diags = parse_text(file, text)
         documents.extend(docs)
         diags.extend(file_diags)
     return LoadResult(tuple(documents), sources, tuple(diags))
+
+
+def _holds_kind(text: str) -> bool:
+    """Whether a JSON file found in a folder is meant as specs: it has a ``kind`` (a cheap first look)."""
+    return '"kind"' in text
 
 
 def _expand(paths: Iterable[str | Path], diags: list[Diagnostic]) -> list[str]:
@@ -93,7 +106,7 @@ def _expand(paths: Iterable[str | Path], diags: list[Diagnostic]) -> list[str]:
                 diags.append(
                     Diagnostic(
                         "W102",
-                        f"folder has no *.yaml or *.yml files: {path}",
+                        f"folder has no *.yaml, *.yml or *.json files: {path}",
                         Location(str(path)),
                         severity="warning",
                     )
@@ -108,7 +121,7 @@ def _expand(paths: Iterable[str | Path], diags: list[Diagnostic]) -> list[str]:
                     "E101",
                     f"cannot read {path}: {reason}",
                     Location(str(path)),
-                    hint="pass spec files (*.yaml, *.yml) or folders that contain them",
+                    hint="pass spec files (*.yaml, *.yml, *.json) or folders that contain them",
                 )
             )
     return list(dict.fromkeys(files))
@@ -172,9 +185,10 @@ def parse_text(file: str, text: str) -> tuple[list[RawDocument], list[Diagnostic
             # ruamel warns (e.g. about reused anchors) through the warnings module; those are not errors.
             warnings.simplefilter("ignore")
             for index, node in enumerate(yaml.load_all(text)):
-                doc = _document(file, index, node, lines, diags)
-                if doc is not None:
-                    docs.append(doc)
+                for item in _documents_of(node):
+                    doc = _document(file, index, item, lines, diags)
+                    if doc is not None:
+                        docs.append(doc)
     except MarkedYAMLError as exc:
         diags.append(_syntax(file, exc))
     except YAMLError as exc:
@@ -219,6 +233,17 @@ def _too_deep(file: str, line: int, col: int) -> Diagnostic:
         Location(file, line, col),
         hint="spec documents are a few levels deep; check for a runaway anchor or generated input",
     )
+
+
+def _documents_of(node: Any) -> list[Any]:
+    """The documents a parsed YAML document holds: itself, or each item of a list of mappings.
+
+    ``odahuflowctl bulk apply`` reads a JSON or YAML array of documents; a list whose items are not all
+    mappings stays one (bad) document, reported as such.
+    """
+    if isinstance(node, CommentedSeq) and node and all(isinstance(i, CommentedMap) for i in node):
+        return list(node)
+    return [node]
 
 
 def _document(

@@ -52,6 +52,11 @@ RUNTIME_CONFIGMAP_PREFIX = f"{PRODUCT}-runtime"
 SHARDED_SUFFIX = "-sharded"
 
 
+def imported_secret_name(connection: str) -> str:
+    """The Secret ``odahu-batch import`` makes of an ODAHU connection's inline credentials."""
+    return _with_suffix(connection, "credentials", 253)
+
+
 def task_name(service: str) -> str:
     return service
 

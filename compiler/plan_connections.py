@@ -9,6 +9,8 @@ var filled from a Secret key. Credentials therefore reach rclone only through ``
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -72,19 +74,37 @@ def azure_account_from_endpoint(kind: str, endpoint: str | None) -> str | None:
     return rest.strip("/").split("/", 1)[0] or None
 
 
+# ODAHU documents a connection's ``region`` as "AWS region or GCP project" (odahu/odahu-flow 1.6.1,
+# packages/operator/api/v1alpha1/connection_types.go), and its rclone setup passed it on as GCS'
+# ``location`` (packages/operator/pkg/rclone/gcs.go). A GCS location (a multi-region, a dual-region code
+# or a region such as europe-west1: cloud.google.com/storage/docs/locations) is read as one; any other
+# value is ODAHU's project.
+GCS_LOCATION = re.compile(r"^(us|eu|asia|nam4|eur4|eur5|eur7|eur8|asia1|[a-z]+-[a-z]+[0-9]+)$")
+
+
+def gcs_region_project(region: str | None, project: str | None) -> tuple[str | None, str | None]:
+    """(location, project) of a GCS connection from its ``region`` and ``project``, as ODAHU meant them."""
+    if region is None or project is not None or GCS_LOCATION.match(region.lower()):
+        return region, project
+    return None, region
+
+
 def descriptor(connection: Connection) -> dict[str, object]:
     """What configure-rclone needs to write the connection's two rclone remotes; unset keys left out."""
     spec = connection.spec
     store = parse_uri(spec.type, spec.uri)
+    region, project = spec.region, spec.project
+    if spec.type == "gcs":
+        region, project = gcs_region_project(region, project)
     fields = {
         "name": connection.name,
         "type": spec.type,
         "bucket": store.bucket or None,
         "root": store.root or None,
-        "region": spec.region,
+        "region": region,
         "endpoint": spec.endpoint,
         "pathStyle": spec.pathStyle,
-        "project": spec.project,
+        "project": project,
         "account": store.account or azure_account_from_endpoint(spec.type, spec.endpoint),
         "auth": auth_mode(connection),
         "credentialEnv": {
@@ -141,5 +161,27 @@ class Connections:
         return tuple(self._own.items())
 
     def location(self, ref: ConnectionReference) -> tuple[str, str]:
-        """(connection, path inside it): the reference's path overrides the connection's (ODAHU)."""
-        return ref.connection, ref.path.strip("/") if ref.path is not None else self._own[ref.connection]
+        """(connection, path inside it): the reference's path overrides the connection's (ODAHU).
+
+        An empty path means the connection's own path, as in ODAHU's ``GetBucketNamePath``
+        (odahu/odahu-flow 1.6.1, packages/operator/controllers/utils/batchinferenceutils/
+        batchinferencejob_utils.go: ``if path == "" { actualPath = connectionPath }``).
+        """
+        if not ref.path:
+            return ref.connection, self._own[ref.connection]
+        return ref.connection, ref.path.strip("/")
+
+    def model_location(self, connection: str, model_path: str | None) -> tuple[str, str]:
+        """(connection, path inside it) of a remote model: ``modelPath`` is relative to the connection's path.
+
+        ODAHU joins them: ``path.Join(storage.RemoteConfig.Path, relPath)`` in odahu/odahu-flow 1.6.1,
+        packages/operator/pkg/utils/model_registry/objectstorage/registry.go (SyncArchiveOrDir).
+        """
+        return connection, go_path_join(self._own[connection], model_path or "")
+
+
+def go_path_join(*parts: str) -> str:
+    """Go's ``path.Join`` (non-empty parts joined by '/', then cleaned), without the leading '/' of a key."""
+    joined = "/".join(part for part in parts if part)
+    cleaned = posixpath.normpath(joined).strip("/") if joined else ""
+    return "" if cleaned == "." else cleaned

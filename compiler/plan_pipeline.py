@@ -33,7 +33,7 @@ from compiler.plan_model import (
     Volume,
 )
 from compiler.plan_steps import CONFIG, HELPER_UID, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps
-from compiler.plan_triggers import cel_string
+from compiler.plan_triggers import cel_string, present
 from compiler.project import Project, Service
 from compiler.spec import BatchSettingsSpec
 
@@ -212,7 +212,7 @@ def parallelism_filter() -> str:
     """A body's ``spec.parallelism``, when given, is a whole number from 1 to 256 (JSON: a double)."""
     p = PARALLELISM
     return (
-        f"!has({p}) || (type({p}) == double && {p} >= 1.0 && {p} <= {float(MAX_SHARDS)}"
+        f"!{present(p)} || (type({p}) == double && {p} >= 1.0 && {p} <= {float(MAX_SHARDS)}"
         f" && double(int({p})) == {p})"
         f" || (type({p}) == int && {p} >= 1 && {p} <= {MAX_SHARDS})"
     )
@@ -221,7 +221,7 @@ def parallelism_filter() -> str:
 def single_parallelism_filter() -> str:
     """A service without a Pipeline runs one TaskRun: a body may say ``parallelism: 1``, and nothing more."""
     p = PARALLELISM
-    return f"!has({p}) || (type({p}) == double && {p} == 1.0) || (type({p}) == int && {p} == 1)"
+    return f"!{present(p)} || (type({p}) == double && {p} == 1.0) || (type({p}) == int && {p} == 1)"
 
 
 def unsharded_interceptors(chain: tuple[Interceptor, ...]) -> tuple[Interceptor, ...]:
@@ -233,7 +233,7 @@ def unsharded_interceptors(chain: tuple[Interceptor, ...]) -> tuple[Interceptor,
 def sharded_interceptors(chain: tuple[Interceptor, ...], default: int) -> tuple[Interceptor, ...]:
     """The service's CEL interceptor, also checking ``spec.parallelism`` and binding the shard count."""
     *head, cel = chain
-    overlay = f"has({PARALLELISM}) ? string(int({PARALLELISM})) : {cel_string(str(default))}"
+    overlay = f"{present(PARALLELISM)} ? string(int({PARALLELISM})) : {cel_string(str(default))}"
     cel = replace(
         cel,
         filter=f"{cel.filter}\n&& ({parallelism_filter()})",

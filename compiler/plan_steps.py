@@ -25,7 +25,7 @@ from compiler.plan_model import (
 )
 from compiler.plan_quantity import canonical_quantity
 from compiler.project import Service
-from compiler.spec import BatchSettingsSpec, ConnectionReference, ResourceRequirements
+from compiler.spec import BatchSettingsSpec, ResourceRequirements
 from compiler.units import parse_duration
 
 HELPER_UID = 65532
@@ -244,6 +244,9 @@ class _Steps:
             args.append("--require-one-per-request")
         if response and policy.requireMatchingIds:
             args.append("--require-matching-ids")
+        strict = self.service.spec.strictResponses
+        if response and not (policy.strictResponses if strict is None else strict):
+            args += ("--odahu-responses", *self.model_args())
         return tuple(args)
 
     # The input is checked in place (--valid is the folder checked): valid files cost no directory operation,
@@ -393,7 +396,7 @@ def model_location(connections: Connections, service: Service) -> tuple[str, str
     remote = service.spec.modelRegistry.remote
     if remote is None:
         return None
-    return connections.location(ConnectionReference(connection=remote.modelConnection, path=remote.modelPath))
+    return connections.model_location(remote.modelConnection, remote.modelPath)
 
 
 def service_steps(

@@ -12,7 +12,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from compiler import naming as n
+from compiler import odahu
 from compiler.plan_model import Interceptor, PolicyRule
+from compiler.spec import InferenceJobSpec
 
 # What a body may carry: a conservative character set, no "..", at most 256 characters.
 VALUE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
@@ -57,6 +59,30 @@ def cel_string(text: str) -> str:
     return "'" + "".join(out) + "'"
 
 
+def present(ref: str) -> str:
+    """CEL's ``has`` for ODAHU's bodies: a field sent as null is absent, as everywhere (compiler/odahu.py).
+
+    ODAHU's SDK sends every field of its models, null when unset (``"requestId": null``). ``null_type`` is
+    a standard CEL type (cel-spec langdef.md, "Types"), so this holds in cel-go and cel-python alike.
+    """
+    return f"(has({ref}) && type({ref}) != null_type)"
+
+
+def known_keys_filter() -> str:
+    """The body's keys are an InferenceJob's (compiler/odahu.py): the verdict ``validate`` gives a job."""
+    top = _cel_list((*odahu.JOB_KEYS, *odahu.SERVER_MANAGED))
+    spec = _cel_list(tuple(InferenceJobSpec.model_fields))
+    kind = "body.kind"
+    spec_keys = f"body.spec.all(k, k in {spec} || type(body.spec[k]) == null_type)"
+    return (
+        f"body.all(k, k in {top} || type(body[k]) == null_type)"
+        f" && (type(body.spec) == map ? {spec_keys} : false)"
+        f" && (!{present(kind)} || {kind} == 'InferenceJob')"
+        f" && (!{present('body.id')} || type(body.id) == string"
+        f" && body.id.matches({cel_string(odahu.ID_PATTERN)}))"
+    )
+
+
 def _plain(expr: str, pattern: str = VALUE_PATTERN) -> str:
     """A string that is empty (the default: the run's uid, the bucket's root) or conservative."""
     return (
@@ -77,28 +103,30 @@ def cel_filter(service: str, connections: tuple[str, ...], required: tuple[str, 
     """
     spec = "body.spec"
     lines = [
-        f"has(body.spec) && type({spec}) == map && has({spec}.inferenceServiceId)",
+        f"has(body.spec) && type({spec}) == map && {present(f'{spec}.inferenceServiceId')}",
         f"{spec}.inferenceServiceId == {cel_string(service)}",
-        f"!has({spec}.requestId) || ({_plain(f'{spec}.requestId', REQUEST_ID_PATTERN)})",
+        known_keys_filter(),
+        f"!{present(f'{spec}.requestId')} || ({_plain(f'{spec}.requestId', REQUEST_ID_PATTERN)})",
     ]
     for key in OVERRIDES:
         ref = f"{spec}.{key}"
+        # Conditionals, not && / ||: a macro on a null (ODAHU's "dataSource": null) must not be evaluated.
         checks = (
-            f"type({ref}) == map && {ref}.all(k, k in ['connection', 'path'])"
-            f" && (!has({ref}.connection) || (type({ref}.connection) == string"
+            f"type({ref}) == map ? {ref}.all(k, k in ['connection', 'path'] || type({ref}[k]) == null_type)"
+            f" && (!{present(f'{ref}.connection')} || (type({ref}.connection) == string"
             f" && {ref}.connection in {_cel_list(connections)}))"
-            f" && (!has({ref}.path) || ({_plain(f'{ref}.path')}))"
+            f" && (!{present(f'{ref}.path')} || ({_plain(f'{ref}.path')})) : false"
         )
         if key in required:
-            lines.append(f"has({ref}) && {checks} && has({ref}.connection)")
+            lines.append(f"{present(ref)} ? ({checks}) && {present(f'{ref}.connection')} : false")
         else:
-            lines.append(f"!has({ref}) || ({checks})")
-    lines += [f"!has({spec}.{key})" for key in FORBIDDEN]
+            lines.append(f"{present(ref)} ? ({checks}) : true")
+    lines += [f"!{present(f'{spec}.{key}')}" for key in FORBIDDEN]
     return "\n&& ".join(f"({line})" for line in lines)
 
 
 def _given(key: str, field: str) -> str:
-    return f"has(body.spec.{key}) && has(body.spec.{key}.{field})"
+    return f"{present(f'body.spec.{key}')} && {present(f'body.spec.{key}.{field}')}"
 
 
 @lru_cache(maxsize=64)
@@ -111,7 +139,8 @@ def cel_overlays(
 ) -> tuple[tuple[str, str], ...]:
     """(overlay key, CEL expression) for each run param; ``defaults``: override -> (connection, path)."""
     paths = _cel_map(connection_paths)
-    overlays = [(n.overlay_key(n.PARAM_REQUEST_ID), "has(body.spec.requestId) ? body.spec.requestId : ''")]
+    rid = "body.spec.requestId"
+    overlays = [(n.overlay_key(n.PARAM_REQUEST_ID), f"{present(rid)} ? {rid} : ''")]
     for key, conn_param, path_param in (
         ("dataSource", n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH),
         ("outputDestination", n.PARAM_OUTPUT_CONNECTION, n.PARAM_OUTPUT_PATH),
@@ -124,12 +153,17 @@ def cel_overlays(
                 f"{_given(key, 'connection')} ? {body_conn} : {cel_string(default_conn)}",
             )
         )
-        # A body that names only a connection reads that connection's own path (ODAHU's rule).
+        # A body that names only a connection, or gives an empty path, reads that connection's own path
+        # (ODAHU's rule: GetBucketNamePath in odahu/odahu-flow 1.6.1, packages/operator/controllers/utils/
+        # batchinferenceutils/batchinferencejob_utils.go).
+        body_path = f"body.spec.{key}.path"
+        conn = f"({_given(key, 'connection')} ? {body_conn} : {cel_string(default_conn)})"
         overlays.append(
             (
                 n.overlay_key(path_param),
-                f"{_given(key, 'path')} ? body.spec.{key}.path"
-                f" : ({_given(key, 'connection')} ? {paths}[{body_conn}] : {cel_string(default_path)})",
+                f"{_given(key, 'path')} && {body_path} != '' ? {body_path}"
+                f" : ({_given(key, 'connection')} || {_given(key, 'path')}"
+                f" ? {paths}[{conn}] : {cel_string(default_path)})",
             )
         )
     return tuple(overlays)

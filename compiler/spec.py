@@ -24,6 +24,7 @@ from pydantic import (
 
 from compiler.spec_types import (
     Duration,
+    Id,
     K8sName,
     Label,
     NonEmpty,
@@ -118,7 +119,8 @@ class ConnectionSpec(SpecModel):
     ODAHU's CONTAINER/PATH for azureblob, file:///ABSOLUTE/PATH or a folder relative to the working
     directory of the run for local."""
     region: str | None = None
-    """The AWS region of the bucket, or the GCS location."""
+    """The AWS region of the bucket, or the GCS location (for gcs, a value that is not a location is read
+    as ODAHU's docs meant it: the GCP project)."""
     endpoint: str | None = None
     """A custom http(s) endpoint: S3-compatible stores, emulators, an Azure account's blob endpoint."""
     pathStyle: bool | None = None
@@ -238,6 +240,9 @@ class InferenceServiceSpec(SpecModel):
     """The longest a run may take; default BatchSettings.defaultTimeout."""
     parallelism: Annotated[int, Field(ge=1, le=256)] = 1
     """How many shards a run's input is split into."""
+    strictResponses: bool | None = None
+    """Refuse responses as predictors written for ODAHU write them (see BatchSettings
+    validation.strictResponses, the default when this is not set): a new service opts into strict V2."""
 
 
 class InferenceJobSpec(SpecModel):
@@ -293,6 +298,9 @@ class ValidationPolicy(SpecModel):
     requireMatchingIds: bool = True
     maxFileBytes: Annotated[int, Field(ge=1024, le=1 << 40)] = 8 << 20
     """A larger data file is rejected unread (checking holds up to ~34x a file's size in memory); 8 MiB."""
+    strictResponses: bool = False
+    """Refuse responses as predictors written for ODAHU write them (no model_name, named by order) instead
+    of accepting them with a warning each (a missing model_name filled from the model's metadata)."""
 
 
 class Toleration(SpecModel):
@@ -349,8 +357,9 @@ Kind = Literal["Connection", "InferenceService", "InferenceJob", "BatchSettings"
 
 
 class Metadata(SpecModel):
-    name: Label
-    """The document's name, unique per kind (a service's at most 53 characters)."""
+    name: Id
+    """The document's name, unique per kind (a service's at most 53 characters); as ODAHU's ids, it starts
+    with a letter."""
     namespace: Label | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)

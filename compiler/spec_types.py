@@ -6,11 +6,15 @@ model every spec class derives from.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
+from compiler.odahu import ID_PATTERN
 from compiler.units import DNS1123_LABEL, DNS1123_SUBDOMAIN, check_quantity, parse_duration
+
+ODAHU_ID = re.compile(ID_PATTERN)
 
 
 class SpecModel(BaseModel):
@@ -34,6 +38,14 @@ def _label(value: str) -> str:
             f"{value!r} is not a DNS-1123 label: expected at most 63 lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
         )
+    return value
+
+
+def _odahu_id(value: str) -> str:
+    """ODAHU's id rule (compiler/odahu.py ID_PATTERN): a DNS-1123 label that starts with a letter."""
+    _label(value)
+    if not ODAHU_ID.match(value):
+        raise ValueError(f"{value!r} is not a valid id: ODAHU ids start with a lower-case letter")
     return value
 
 
@@ -81,6 +93,11 @@ Label = Annotated[
     str,
     AfterValidator(_label),
     WithJsonSchema({"type": "string", "pattern": LABEL_PATTERN, "maxLength": 63}),
+]
+Id = Annotated[
+    str,
+    AfterValidator(_odahu_id),
+    WithJsonSchema({"type": "string", "pattern": ID_PATTERN, "maxLength": 63}),
 ]
 K8sName = Annotated[
     str,

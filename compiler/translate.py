@@ -179,6 +179,14 @@ def _one(
     if kind == "missing":
         parent = path[:-1]
         expected = expected_word(model, rel)
+        if path in raw.keys:  # written with an empty value: null means absent (compiler/odahu.py)
+            return Diagnostic(
+                "E203",
+                f"required field '{dotted}' is empty" + (f", expected {expected}" if expected else ""),
+                raw.locate(path, key=True),
+                hint="give it a value: an empty value (null) counts as absent",
+                field=dotted,
+            )
         return Diagnostic(
             "E203",
             f"missing required field '{dotted}'" + (f" ({expected})" if expected else ""),

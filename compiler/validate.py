@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from compiler import checks
+from compiler import checks, odahu
 from compiler.diagnostics import Diagnostic, did_you_mean
 from compiler.load import PathKey, RawDocument
 from compiler.naming import derived_job_id
@@ -32,8 +32,6 @@ from compiler.translate import pydantic_diagnostics, value_repr
 M = TypeVar("M", bound=BaseModel)
 KUBERNETES_KEYS = ("apiVersion", "kind", "metadata", "spec")
 ODAHU_KEYS = ("kind", "id", "spec")
-# Read-only fields that ODAHU's API adds to exported documents: harmless, ignored with a warning.
-ODAHU_READ_ONLY = ("status", "createdAt", "updatedAt")
 INLINE_SECRETS = ("keyID", "keySecret", "password", "username", "role", "publicKey")
 
 
@@ -64,6 +62,7 @@ def validate(raws: Sequence[RawDocument]) -> ValidateResult:
 
 def validate_document(raw: RawDocument) -> tuple[Validated | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
+    raw = _normalized(raw, diags)
     data = raw.data
     foreign = _foreign(raw)
     if foreign is not None:
@@ -74,17 +73,7 @@ def validate_document(raw: RawDocument) -> tuple[Validated | None, list[Diagnost
     odahu = "apiVersion" not in data and "metadata" not in data
     allowed = ODAHU_KEYS if odahu else KUBERNETES_KEYS
     for key in data:
-        if odahu and key in ODAHU_READ_ONLY:
-            diags.append(
-                Diagnostic(
-                    "W202",
-                    f"'{key}' is written by ODAHU's API and ignored here",
-                    raw.locate((key,), key=True),
-                    severity="warning",
-                    field=key,
-                )
-            )
-        elif key not in allowed:
+        if key not in allowed:
             shape = "an ODAHU API document (kind, id, spec)" if odahu else "a Kubernetes-style document"
             diags.append(_unknown_field(raw, (key,), allowed, f"at the top level of {shape}"))
     if not odahu:
@@ -118,6 +107,23 @@ def validate_document(raw: RawDocument) -> tuple[Validated | None, list[Diagnost
         style="odahu" if odahu else "kubernetes",
     )
     return Validated(document, raw), diags
+
+
+def _normalized(raw: RawDocument, diags: list[Diagnostic]) -> RawDocument:
+    """ODAHU's shapes as every entry point reads them (``compiler/odahu.py``); one warning for the ignored."""
+    found = odahu.normalize(raw.data)
+    if found.ignored:
+        first = found.ignored[0]
+        diags.append(
+            Diagnostic(
+                "W202",
+                odahu.ignored_message(found.ignored),
+                raw.locate(first, key=True),
+                severity="warning",
+                field=".".join(first),
+            )
+        )
+    return replace(raw, data=found.data)
 
 
 def _foreign(raw: RawDocument) -> Diagnostic | None:

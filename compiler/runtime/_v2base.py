@@ -61,6 +61,7 @@ class Profile(NamedTuple):
     max_depth: int = 64  # A20
     strict_integers: bool = False  # A6: 7.0 refused where an integer is due
     require_response_id: bool = False  # A8
+    require_model_name: bool = True  # A16: off for ODAHU-style responses (validate --odahu-responses)
 
 
 class Findings:

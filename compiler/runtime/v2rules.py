@@ -347,7 +347,9 @@ def _request(doc: Dict[str, Any], found: Findings, profile: Profile, literals: b
 
 def _response(doc: Dict[str, Any], found: Findings, profile: Profile, literals: bool) -> None:
     relaxed = profile.relaxed_output_parameters
-    if not isinstance(doc.get("model_name"), str):
+    if "model_name" not in doc and not profile.require_model_name:
+        found.warn("/model_name", "R6", "no model_name: a strict V2 response carries the model's name (A16)")
+    elif not isinstance(doc.get("model_name"), str):
         found.error("/model_name", "R6", "model_name is required and must be a string")
     if "model_version" in doc and not isinstance(doc["model_version"], str):
         found.error(

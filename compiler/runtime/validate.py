@@ -1,6 +1,7 @@
 """validate-input / validate-output: check every file of a folder against the Predict Protocol V2.
 
 Usage: validate.py request|response SRC_DIR --valid DIR --rejected DIR [policy] [--requests DIR ...] [profile]
+       [--odahu-responses --model-meta FILE | --model-name N --model-version V]   (see _odahu.py)
 
 Valid files are hard-linked (else copied) unchanged to --valid, rejected ones to --rejected, both under
 their relative path. With --valid naming SRC_DIR itself the check is in place: valid files stay where they
@@ -36,11 +37,12 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Se
 
 try:
     from . import _common as common
-    from . import _files, _requests
+    from . import _files, _odahu, _requests
     from .v2rules import Findings, Profile, check
 except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _files  # type: ignore[no-redef,import-not-found]
+    import _odahu  # type: ignore[no-redef,import-not-found]
     import _requests  # type: ignore[no-redef,import-not-found]
     from v2rules import Findings, Profile, check  # type: ignore[no-redef,import-not-found]
 
@@ -276,6 +278,11 @@ def _parser() -> argparse.ArgumentParser:
     flag("--max-depth", type=int, default=64, help="A20: deepest nesting of data (default 64)")
     flag("--strict-integers", action="store_true", help="A6: refuse 7.0 where an integer is due")
     flag("--require-response-id", action="store_true", help="A8: a response must carry an id")
+    odahu = parser.add_argument_group("ODAHU-style responses (see _odahu.py)")
+    odahu.add_argument("--odahu-responses", action="store_true", help="accept them, warned")
+    odahu.add_argument("--model-meta", help="the model.json sync_model wrote: fills a missing model_name")
+    odahu.add_argument("--model-name", help="model name of a model baked into the image")
+    odahu.add_argument("--model-version", help="model version of a model baked into the image")
     parser.set_defaults(fp16=True, unnatural=False)
     return parser
 
@@ -300,6 +307,16 @@ def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry,
     return report, rules
 
 
+def _odahu_results(
+    job: Job, args: argparse.Namespace, results: List[Result]
+) -> Tuple[List[Result], List[str]]:
+    """ODAHU-style responses: paired to requests beyond their names, a missing model_name filled."""
+    assert job.requests is not None
+    meta = common.model_meta(args.model_meta, args.model_name, args.model_version)
+    paired, unpaired = _odahu.pair(job.src, job.requests, job.facts, results)
+    return _odahu.fill_all(job.valid, paired, meta), unpaired
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     prog = "validate-input" if args.kind == "request" else "validate-output"
@@ -315,6 +332,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         max_depth=args.max_depth,
         strict_integers=args.strict_integers,
         require_response_id=args.require_response_id,
+        require_model_name=not (args.odahu_responses and args.kind == "response"),
     )
     requests = args.requests if args.kind == "response" else None
     in_place = os.path.realpath(args.valid) == os.path.realpath(args.src)
@@ -349,7 +367,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         gc.enable()
     missing: List[str] = []
-    if requests is not None and args.require_one_per_request:
+    if requests is not None and args.odahu_responses:
+        results, unpaired = _odahu_results(job, args, results)
+        missing = unpaired if args.require_one_per_request else []
+    elif requests is not None and args.require_one_per_request:
         present = set(files)
         missing = [rel for rel in common.walk_files(requests) if rel.endswith(".json") and rel not in present]
     report, rules = _report(job, results, missing)

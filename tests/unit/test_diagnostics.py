@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from compiler.diagnostics import (
     Diagnostic,
     Location,
     did_you_mean,
     has_errors,
+    masked_lines,
     render_json,
     render_text,
     sort_diagnostics,
@@ -64,3 +68,54 @@ def test_did_you_mean() -> None:
     assert did_you_mean("IMAGE", ["image"]) == "did you mean 'image'?"
     assert did_you_mean("zzz", ["image"]) is None
     assert did_you_mean("s4", ["s3", "gcs"], cutoff=0.5) == "did you mean 's3'?"
+
+
+SECRETS = (
+    "QUtJQUlPU0ZPRE5ON0VYQU1QTEU=",
+    "d0phbHJYVXRuRkVNSS9LN01ERU5HL2JQeFJmaUNZRVhBTVBMRUtFWQ==",
+    "MIIEvQIBADAN",
+)
+DECRYPTED = Path(__file__).resolve().parents[1] / "errors" / "e207-decrypted-export" / "input"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_decrypted_export_never_prints_its_secrets(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from compiler.cli import main
+
+    assert main(["validate", str(DECRYPTED), "--format", fmt]) == 1
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    assert "E207" in printed
+    for secret in SECRETS:
+        assert secret not in printed
+
+
+def test_masked_lines_cover_yaml_json_flow_and_block_values() -> None:
+    text = (
+        "  keyID: AKIA1  # note\n"
+        '  {"keySecret": "c2Vj\\"x", "type": "s3"}\n'
+        "  - {password: hunter2, type: s3}\n"
+        "  publicKey: |\n"
+        "    ssh-rsa AAAA\n"
+        "  region: eu\n"
+        "  uri: https://a.blob.core.windows.net/c?sv=1&sig=abc%2F&se=2\n"
+    )
+    assert masked_lines(text) == [
+        "  keyID: ***  # note",
+        '  {"keySecret": "***", "type": "s3"}',
+        "  - {password: ***, type: s3}",
+        "  publicKey: ***",
+        "    ***",
+        "  region: eu",
+        "  uri: https://a.blob.core.windows.net/c?sv=1&sig=***&se=2",
+    ]
+
+
+def test_secret_key_names_under_keys_stay_readable() -> None:
+    text = "    keys:\n      secretAccessKey: sk\n      keySecret: s3cr3t\n    secretAccessKey: inline\n"
+    assert masked_lines(text) == [
+        "    keys:",
+        "      secretAccessKey: sk",
+        "      keySecret: ***",
+        "    secretAccessKey: ***",
+    ]

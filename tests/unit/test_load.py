@@ -107,3 +107,58 @@ def test_crlf_and_bom(tmp_path: Path) -> None:
     result = load([write(tmp_path / "a.yaml", b"\xef\xbb\xbfkind: A\r\nid: x\r\n")])
     assert result.diagnostics == ()
     assert result.documents[0].data == {"kind": "A", "id": "x"}
+
+
+# ODAHU's tools write JSON (``odahuflowctl ... -o json``, the API's answers) and ``odahuflowctl bulk
+# apply`` reads a JSON or YAML array of documents (odahu/odahu-flow 1.6.1,
+# packages/tests/e2e/robot/tests/bulk/resources/correct.odahuflow.json is such an array).
+BULK = """[
+  {"kind": "Connection", "id": "a", "spec": {"type": "s3"}},
+  {
+    "kind": "Connection",
+    "id": "b",
+    "spec": {"type": "gcs"}
+  }
+]
+"""
+
+
+def test_a_json_array_is_one_document_per_item_each_located() -> None:
+    docs, diags = parse_text("bulk.json", BULK)
+    assert diags == []
+    assert [d.data["id"] for d in docs] == ["a", "b"]
+    loc = docs[1].locate(("spec", "type"))
+    assert (loc.line, loc.col) == (6, 22)
+    assert docs[0].locate(("id",)).line == 2
+
+
+def test_a_yaml_list_of_documents_and_several_documents() -> None:
+    text = "- kind: A\n  id: a\n- kind: B\n  id: b\n---\nkind: C\nid: c\n"
+    docs, diags = parse_text("bulk.yaml", text)
+    assert diags == []
+    assert [(d.data["kind"], d.start.line) for d in docs] == [("A", 1), ("B", 3), ("C", 6)]
+
+
+def test_a_list_that_is_not_all_documents_stays_an_error() -> None:
+    _, diags = parse_text("f.yaml", "- kind: A\n- text\n")
+    assert [d.code for d in diags] == ["E104"]
+
+
+def test_a_folders_json_specs_are_read_and_its_json_data_is_not(tmp_path: Path) -> None:
+    write(tmp_path / "specs" / "bulk.json", BULK)
+    write(tmp_path / "specs" / "job.json", '{"kind": "InferenceJob", "spec": {}}')
+    write(tmp_path / "specs" / "input" / "request.json", '{"id": "r", "inputs": []}')
+    result = load([tmp_path / "specs"])
+    assert [d.data["kind"] for d in result.documents] == ["Connection", "Connection", "InferenceJob"]
+    assert sorted(Path(f).name for f in result.sources) == ["bulk.json", "job.json"]
+    assert result.diagnostics == ()
+    # Named on the command line, a JSON file is a spec file whatever it holds.
+    named = load([tmp_path / "specs" / "input" / "request.json"])
+    assert [d.code for d in named.diagnostics] == []
+    assert [d.data for d in named.documents] == [{"id": "r", "inputs": []}]
+
+
+def test_paths_may_be_any_iterable(tmp_path: Path) -> None:
+    write(tmp_path / "a.json", '{"kind": "A"}')
+    result = load(p for p in [tmp_path / "a.json"])
+    assert [d.data for d in result.documents] == [{"kind": "A"}]

@@ -303,7 +303,7 @@ def test_webhooks(planned: Plan) -> None:
     assert cel.filter is not None
     assert "body.spec.inferenceServiceId == 'multiplier'" in cel.filter
     assert "['blobs', 'data', 'models']" in cel.filter
-    assert "!has(body.spec.resources)" in cel.filter
+    assert "!(has(body.spec.resources) && type(body.spec.resources) != null_type)" in cel.filter
     overlays = dict(cel.overlays)
     assert set(overlays) == {f"odahu.{k}" for k in ("request_id", "data_connection", "data_path",
                                                     "output_connection", "output_path")}  # fmt: skip
@@ -389,7 +389,7 @@ WEBHOOK_BODIES = [
             "dataSource": {"path": "x/y"},
             "outputDestination": {"path": ""},
         },
-        ("", "data", "x/y", "data", ""),
+        ("", "data", "x/y", "data", "batch"),  # an empty path is the connection's own path (ODAHU)
     ),
     (
         {"inferenceServiceId": "multiplier", "parallelism": 1},
@@ -475,3 +475,26 @@ def test_validation_max_file_bytes_reaches_both_checks(planned: Plan) -> None:
     for name in ("validate-input", "validate-output"):
         args = list(_step(run, name).args)
         assert args[args.index("--max-file-bytes") + 1] == str(8 << 20)
+
+
+@pytest.mark.parametrize(
+    ("service_strict", "project_strict", "odahu_style"),
+    [(None, False, True), (True, False, False), (None, True, False), (False, True, True)],
+)
+def test_responses_as_odahu_predictors_write_them_unless_strict(
+    service_strict: bool | None, project_strict: bool, odahu_style: bool
+) -> None:
+    from tests.unit.compile_fixtures import CONNECTIONS, MULTIPLIER, project_from
+
+    service = MULTIPLIER
+    if service_strict is not None:
+        service += f"  strictResponses: {str(service_strict).lower()}\n"
+    strict = str(project_strict).lower()
+    settings = f"{HEAD}kind: BatchSettings\nmetadata: {{name: s}}\n"
+    settings += f"spec:\n  validation: {{strictResponses: {strict}}}\n"
+    project = project_from("---\n".join((CONNECTIONS, service, settings)))
+    step = _step(plan(project, BUNDLE).runs[0], "validate-output")
+    args = [str(a) for a in step.args]
+    assert ("--odahu-responses" in args) is odahu_style
+    if odahu_style:
+        assert args[args.index("--odahu-responses") + 1 :][:2] == ["--model-meta", "/odahu/config/model.json"]
