@@ -21,6 +21,7 @@ from compiler.plan_model import (
     Plan,
     Result,
     RoleBinding,
+    RunnerAccount,
     RunPlan,
     RunSpec,
     RuntimeConfigMap,
@@ -54,6 +55,16 @@ COMMITTED_RUN = (
 )
 # Runs a webhook creates are not in Git: should Argo CD ever see them, it leaves them alone.
 CREATED_RUN = ((n.ANNOTATION_COMPARE_OPTIONS, "IgnoreExtraneous"), (n.ANNOTATION_SYNC_OPTIONS, "Prune=false"))
+
+# The runtime ConfigMap of a previous release is never pruned: running PipelineRuns and TaskRun
+# retries still mount it by name (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskref.go,
+# pipelinerun/resources/pipelineref.go resolve the definition again on every reconcile). It is
+# immutable and content-hashed, so keeping it is safe; IgnoreExtraneous keeps the app in sync.
+RUNTIME_CONFIGMAP = (
+    (n.ANNOTATION_COMPARE_OPTIONS, "IgnoreExtraneous"),
+    (n.ANNOTATION_SYNC_OPTIONS, "Prune=false,ServerSideApply=true"),
+    WAVE_DEFINITIONS,
+)
 
 PARAM_DOCS = {
     n.PARAM_REQUEST_ID: "Request id: names the output folder and the feedback records; empty: the run's uid.",
@@ -259,7 +270,7 @@ class _Planner:
                 n.trigger_template_name(service.name),
                 service.namespace,
                 _labels((n.LABEL_SERVICE, service.name)),
-                (*LARGE_DEFINITION, (n.ANNOTATION_OLD_ESCAPE_QUOTES, "true")),
+                LARGE_DEFINITION,
             ),
             service=service.name,
             interceptors=chain,
@@ -368,9 +379,20 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     ]
     configmap = n.runtime_configmap_name(bundle.digest)
     planner = _Planner(project, configmap)
-    runtime_meta = ((n.ANNOTATION_SYNC_OPTIONS, "ServerSideApply=true"), WAVE_DEFINITIONS)
+    runtime_meta = RUNTIME_CONFIGMAP
     runtime = tuple(
         RuntimeConfigMap(Meta(configmap, ns, _labels(), runtime_meta), bundle.files, first.source)
+        for ns, first in _first_by_namespace(project.services).items()
+    )
+    settings = project.settings
+    # Every run names this account; without it Tekton fails the run at pod creation, for good
+    # (tektoncd/pipeline pkg/pod/creds_init.go reads it; taskrun.go handlePodCreationError).
+    accounts = tuple(
+        RunnerAccount(
+            Meta(settings.serviceAccount, ns, _labels(), _sorted((*DEFINITION, *settings.serviceAccountAnnotations.items()))),
+            tuple(settings.imagePullSecrets),
+            first.source,
+        )
         for ns, first in _first_by_namespace(project.services).items()
     )
     with_webhook = tuple(s for s in project.services if s.spec.triggers.webhook.enabled)
@@ -392,5 +414,6 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
         cluster_roles=cluster_roles,
         sharded_runs=tuple(planner.sharded_run(s) for s in project.services if s.name in planner.sharded),
         sharded_jobs=tuple(planner.sharded_job_run(j) for j in project.jobs if j.effective.parallelism > 1),
+        accounts=accounts,
         diagnostics=tuple(sort_diagnostics(diags)),
     )

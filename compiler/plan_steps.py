@@ -87,6 +87,12 @@ def _path(volume: str) -> str:
     return n.MOUNT_PATHS[volume]
 
 
+def helper_uid(settings: BatchSettingsSpec) -> int | None:
+    """The fixed uid of restricted steps; none under OpenShift's restricted-v2, whose SCC assigns
+    one from the namespace's range and refuses a uid outside it."""
+    return HELPER_UID if settings.podSecurity == "restricted" else None
+
+
 def helper_resources(settings: BatchSettingsSpec) -> Resources:
     h = settings.helperResources
     return Resources(
@@ -151,7 +157,8 @@ class _Steps:
             env=self.base_env + env,
             mounts=(_mount(n.VOLUME_RUNTIME, ro=True), *mounts),
             resources=self.resources,
-            run_as_user=HELPER_UID,
+            restricted=True,
+            run_as_user=helper_uid(self.settings),
         )
 
     def model_args(self) -> tuple[str, ...]:
@@ -204,7 +211,8 @@ class _Steps:
             env=self.base_env + env,
             mounts=(_mount(n.VOLUME_CONFIG, ro=False), _mount(n.VOLUME_INPUT, ro=False)),
             resources=self.resources,
-            run_as_user=HELPER_UID,
+            restricted=True,
+            run_as_user=helper_uid(self.settings),
         )
 
     def sync_model(self) -> Step:
@@ -299,6 +307,7 @@ class _Steps:
         if self.remote is not None:
             mounts.append(_mount(n.VOLUME_MODEL, ro=True))
         mounts.append(_mount(n.VOLUME_RAW_OUTPUT, ro=False))
+        restricted = spec.userSecurity == "restricted"
         return Step(
             name=n.STEP_USER,
             role="user",
@@ -308,6 +317,8 @@ class _Steps:
             env=env,
             mounts=tuple(mounts),
             resources=user_resources(spec.resources, self.settings.gpuResourceName),
+            restricted=restricted,
+            run_as_user=helper_uid(self.settings) if restricted else None,
         )
 
     def validate_output(self) -> Step:

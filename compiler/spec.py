@@ -238,6 +238,10 @@ class InferenceServiceSpec(SpecModel):
     """The longest a run may take; default BatchSettings.defaultTimeout."""
     parallelism: Annotated[int, Field(ge=1, le=256)] = 1
     """How many shards a run's input is split into."""
+    userSecurity: Literal["restricted", "none"] = "restricted"
+    """The predictor step's security context: restricted (Pod Security Standards, non-root, no
+    privilege escalation, no capabilities, RuntimeDefault seccomp) or none (the image's own user;
+    the pod is then refused by a namespace that enforces restricted)."""
 
 
 class InferenceJobSpec(SpecModel):
@@ -304,6 +308,14 @@ class BatchSettingsSpec(SpecModel):
     """The namespace of the generated resources."""
     serviceAccount: K8sName = "odahu-batch-runner"
     """The service account of the runs (workload identity binds to it)."""
+    serviceAccountAnnotations: dict[str, str] = Field(default_factory=dict)
+    """Annotations of the runs' service account: workload identity binds here (e.g.
+    eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account, azure.workload.identity/client-id)."""
+    imagePullSecrets: list[K8sName] = Field(default_factory=list)
+    """Secrets the runs' service account pulls private images with (prerequisites of the tree)."""
+    podSecurity: Literal["restricted", "restricted-v2"] = "restricted"
+    """restricted: every step runs as a fixed non-root UID; restricted-v2 (OpenShift): no fixed UID,
+    the namespace's range assigns one."""
     triggerServiceAccount: K8sName = "odahu-batch-triggers"
     """The service account of the webhook's EventListener."""
     images: Images = Field(default_factory=Images)

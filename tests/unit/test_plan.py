@@ -75,7 +75,7 @@ def test_user_step_env_mounts_and_resources(planned: Plan) -> None:
         requests=(("cpu", "500m"), ("memory", "1Gi")),
         limits=(("memory", "2Gi"), ("nvidia.com/gpu", "1")),
     )
-    assert user.run_as_user is None
+    assert user.restricted and user.run_as_user == 65532  # Pod Security "restricted" by default
     assert (user.image, user.command, user.args) == (
         "registry.example.com/predictor:1.0",
         ("python3",),
