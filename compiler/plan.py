@@ -34,7 +34,13 @@ from compiler.plan_model import (
     Webhooks,
     WebhookTrigger,
 )
-from compiler.plan_steps import helper_resources, model_location, service_steps, user_resources
+from compiler.plan_steps import (
+    dropped_resources,
+    helper_resources,
+    model_location,
+    service_steps,
+    user_resources,
+)
 from compiler.plan_triggers import LISTENER_CLUSTER_RULES, LISTENER_RULES, binding_params, interceptors
 from compiler.project import Job, Project, Service
 from compiler.runtime_bundle import RuntimeBundle
@@ -360,12 +366,36 @@ def _namespace_errors(project: Project) -> list[Diagnostic]:
     ]
 
 
+def _resource_errors(project: Project) -> list[Diagnostic]:
+    """A job's resources mean what it says: one that would silently keep a service value is refused."""
+    services = {s.name: s for s in project.services}
+    gpu = project.settings.gpuResourceName
+    errors = []
+    for job in project.jobs:
+        if job.spec.resources is None:
+            continue
+        own = user_resources(job.spec.resources, gpu)
+        kept = dropped_resources(user_resources(services[job.service].spec.resources, gpu), own)
+        if kept:
+            errors.append(
+                Diagnostic(
+                    "E409",
+                    f"InferenceJob {job.name!r} leaves out {', '.join(kept)} of InferenceService "
+                    f"{job.service!r}: Tekton merges a run's resources into the service's, so those would stay",
+                    Location(job.source.file, job.source.line, job.source.col),
+                    hint="give every resource the service sets (a gpu of 0 removes it), or none at all",
+                    field="spec.resources",
+                )
+            )
+    return errors
+
+
 def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     """The plan of a resolved project; its warnings travel in ``Plan.diagnostics``.
 
     Raises CompileError for what the plan cannot express (a job outside its service's namespace).
     """
-    errors = _namespace_errors(project)
+    errors = _namespace_errors(project) + _resource_errors(project)
     if errors:
         raise CompileError(tuple(sort_diagnostics(errors)))
     diags = [

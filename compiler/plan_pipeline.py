@@ -32,7 +32,7 @@ from compiler.plan_model import (
     Value,
     Volume,
 )
-from compiler.plan_steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid
+from compiler.plan_steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
 from compiler.plan_triggers import cel_string
 from compiler.project import Project, Service
 from compiler.spec import BatchSettingsSpec
@@ -113,7 +113,7 @@ class _InlineSteps:
         )
 
     def all(self, last: Step) -> tuple[Step, ...]:
-        return (self.steps.configure_rclone(), self.fetch_rclone(), last)
+        return sized((self.steps.configure_rclone(), self.fetch_rclone(), last), self.settings)
 
 
 def sharded_run(

@@ -296,8 +296,12 @@ class Toleration(SpecModel):
 
 
 class HelperResources(SpecModel):
+    """What the helper steps of one pod need: they run one at a time, so the pod reserves it once."""
+
     cpu: Quantity = "100m"
     memory: Quantity = "256Mi"
+    cpuLimit: Quantity = "1"
+    """Each helper's CPU limit; also bounds the worker processes of the validation steps."""
     memoryLimit: Quantity = "1Gi"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from compiler.diagnostics import render_json, render_text
@@ -31,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     result = compile(args.paths, args.out, check=args.check, for_cluster=not args.local)
     diags = result.diagnostics
     if args.format == "json":
-        sys.stdout.write(render_json(diags))
+        # One document: the diagnostics and, once the tree compiled, what it needs in the cluster.
+        needs = result.generated.prerequisites.as_json() if result.ok and result.generated else None
+        sys.stdout.write(json.dumps({"diagnostics": json.loads(render_json(diags)), "prerequisites": needs}) + "\n")
     elif diags:
         sys.stderr.write(render_text(diags, result.sources))
     if result.emitted is None or not result.ok:
@@ -43,4 +46,6 @@ def run(args: argparse.Namespace) -> int:
     if args.check and emitted.stale and args.format == "text":
         sys.stdout.write(emitted.diff)
     print(emitted.summary(check=args.check), file=sys.stderr if args.format == "json" else sys.stdout)
+    if args.format == "text" and result.generated is not None:
+        sys.stdout.write(result.generated.prerequisites.as_text())
     return 1 if args.check and emitted.stale else 0

@@ -98,14 +98,17 @@ def test_nothing_with_credentials_reaches_the_user_step(planned: Plan) -> None:
         assert all(e.secret is None for e in user.env)
 
 
-def test_helpers_get_small_requests_and_never_a_gpu(planned: Plan) -> None:
+def test_helpers_reserve_once_per_pod_and_never_a_gpu(planned: Plan) -> None:
+    """A pod requests the sum of its steps' requests (tektoncd/pipeline docs/compute-resources.md):
+    the first helper reserves the helpers' share, the others request zero."""
     for run in planned.runs:
-        for step in run.steps:
-            if step.role == "user":
-                continue
-            assert step.resources.requests == (("cpu", "100m"), ("memory", "256Mi"))
-            assert step.resources.limits == (("memory", "1Gi"),)
-            assert step.run_as_user == 65532
+        helpers = [s for s in run.steps if s.role == "helper"]
+        assert helpers[0].resources.requests == (("cpu", "100m"), ("memory", "256Mi"))
+        for step in helpers:
+            if step is not helpers[0]:
+                assert step.resources.requests == (("cpu", "0"), ("memory", "0"))
+            assert step.resources.limits == (("cpu", "1"), ("memory", "1Gi"))
+            assert step.restricted and step.run_as_user == 65532
 
 
 def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
@@ -265,7 +268,10 @@ def test_job_runs(planned: Plan) -> None:
     assert nightly.run.timeout == "1h30m0s"
     assert nightly.run.node_selector == (("pool", "gpu"),)
     assert nightly.run.user_resources is None
-    assert backfill.run.user_resources == Resources(limits=(("cpu", "4"), ("nvidia.com/gpu", "2")))
+    assert backfill.run.user_resources == Resources(
+        requests=(("cpu", "500m"), ("memory", "1Gi")),
+        limits=(("cpu", "4"), ("memory", "2Gi"), ("nvidia.com/gpu", "2")),
+    )
     assert dict(nightly.meta.annotations)["argocd.argoproj.io/sync-options"] == (
         "Prune=false,SkipDryRunOnMissingResource=true"
     )
