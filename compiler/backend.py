@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
@@ -43,7 +43,7 @@ class Generated:
     docs: tuple[RenderedDoc, ...]  # kustomization.yaml first, then by path
     objects: tuple[dict[str, Any], ...]  # the same documents parsed back, same order
     diagnostics: tuple[Diagnostic, ...]
-    prerequisites: Prerequisites = Prerequisites()
+    prerequisites: Prerequisites = field(default_factory=Prerequisites)
 
     @property
     def ok(self) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from compiler import naming as n
 from compiler import plan_pipeline as sharding
 from compiler.diagnostics import CompileError, Diagnostic, Location, sort_diagnostics
+from compiler.plan_checks import namespace_errors, resource_errors
 from compiler.plan_connections import Connections
 from compiler.plan_model import (
     ClusterRole,
@@ -35,7 +36,6 @@ from compiler.plan_model import (
     WebhookTrigger,
 )
 from compiler.plan_steps import (
-    dropped_resources,
     helper_resources,
     model_location,
     service_steps,
@@ -350,52 +350,12 @@ class _Planner:
         )
 
 
-def _namespace_errors(project: Project) -> list[Diagnostic]:
-    """A run can only reference a Task of its own namespace."""
-    services = {s.name: s for s in project.services}
-    return [
-        Diagnostic(
-            "E407",
-            f"InferenceJob {job.name!r} is in namespace {job.namespace!r}, but its InferenceService "
-            f"{job.service!r} is in {services[job.service].namespace!r}",
-            Location(job.source.file, job.source.line, job.source.col),
-            hint="a job runs in its service's namespace: give both the same metadata.namespace",
-        )
-        for job in project.jobs
-        if job.namespace != services[job.service].namespace
-    ]
-
-
-def _resource_errors(project: Project) -> list[Diagnostic]:
-    """A job's resources mean what it says: one that would silently keep a service value is refused."""
-    services = {s.name: s for s in project.services}
-    gpu = project.settings.gpuResourceName
-    errors = []
-    for job in project.jobs:
-        if job.spec.resources is None:
-            continue
-        own = user_resources(job.spec.resources, gpu)
-        kept = dropped_resources(user_resources(services[job.service].spec.resources, gpu), own)
-        if kept:
-            errors.append(
-                Diagnostic(
-                    "E409",
-                    f"InferenceJob {job.name!r} leaves out {', '.join(kept)} of InferenceService "
-                    f"{job.service!r}: Tekton merges a run's resources into the service's, so those would stay",
-                    Location(job.source.file, job.source.line, job.source.col),
-                    hint="give every resource the service sets (a gpu of 0 removes it), or none at all",
-                    field="spec.resources",
-                )
-            )
-    return errors
-
-
 def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     """The plan of a resolved project; its warnings travel in ``Plan.diagnostics``.
 
     Raises CompileError for what the plan cannot express (a job outside its service's namespace).
     """
-    errors = _namespace_errors(project) + _resource_errors(project)
+    errors = namespace_errors(project) + resource_errors(project)
     if errors:
         raise CompileError(tuple(sort_diagnostics(errors)))
     diags = [
@@ -419,7 +379,12 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     # (tektoncd/pipeline pkg/pod/creds_init.go reads it; taskrun.go handlePodCreationError).
     accounts = tuple(
         RunnerAccount(
-            Meta(settings.serviceAccount, ns, _labels(), _sorted((*DEFINITION, *settings.serviceAccountAnnotations.items()))),
+            Meta(
+                settings.serviceAccount,
+                ns,
+                _labels(),
+                _sorted((*DEFINITION, *settings.serviceAccountAnnotations.items())),
+            ),
             tuple(settings.imagePullSecrets),
             first.source,
         )

@@ -32,7 +32,9 @@ MUST_EMIT = frozenset(
         "ClusterRole",
     }
 )
-CLUSTER_SCOPED = frozenset({"ClusterRole", "ClusterRoleBinding", "ClusterTriggerBinding", "ClusterInterceptor"})
+CLUSTER_SCOPED = frozenset(
+    {"ClusterRole", "ClusterRoleBinding", "ClusterTriggerBinding", "ClusterInterceptor"}
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ def _env_refs(container: Mapping[str, Any], ns: str | None) -> Iterator[Ref]:
         if "secretKeyRef" in source:
             yield Ref("Secret", ns, source["secretKeyRef"]["name"], source["secretKeyRef"].get("key"))
         if "configMapKeyRef" in source:
-            yield Ref("ConfigMap", ns, source["configMapKeyRef"]["name"], source["configMapKeyRef"].get("key"))
+            yield Ref(
+                "ConfigMap", ns, source["configMapKeyRef"]["name"], source["configMapKeyRef"].get("key")
+            )
     for source in container.get("envFrom") or ():
         if "secretRef" in source:
             yield Ref("Secret", ns, source["secretRef"]["name"])
@@ -166,7 +170,9 @@ def references(obj: Mapping[str, Any]) -> Iterator[Ref]:
         yield from _run_refs(kind, spec, ns)
     elif kind == "TriggerTemplate":
         for template in spec.get("resourcetemplates") or ():
-            yield from references({**template, "metadata": {**(template.get("metadata") or {}), "namespace": ns}})
+            yield from references(
+                {**template, "metadata": {**(template.get("metadata") or {}), "namespace": ns}}
+            )
     elif kind == "Trigger":
         yield from _trigger_refs(spec, ns)
     elif kind == "EventListener":
@@ -176,7 +182,9 @@ def references(obj: Mapping[str, Any]) -> Iterator[Ref]:
                 yield Ref("Trigger", ns, trigger["triggerRef"])
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
         role = obj.get("roleRef") or {}
-        yield Ref(role.get("kind", "Role"), None if role.get("kind") == "ClusterRole" else ns, role.get("name", ""))
+        yield Ref(
+            role.get("kind", "Role"), None if role.get("kind") == "ClusterRole" else ns, role.get("name", "")
+        )
         for subject in obj.get("subjects") or ():
             if subject.get("kind") == "ServiceAccount":
                 yield Ref("ServiceAccount", subject.get("namespace", ns), subject["name"])
@@ -209,7 +217,9 @@ def prerequisites(objects: Sequence[Mapping[str, Any]]) -> Prerequisites:
     namespaces = {o.namespace for o in map(_identity, objects) if o.namespace}
     return Prerequisites(
         namespaces=tuple(sorted(namespaces)),
-        secrets=tuple(sorted(((r, tuple(sorted(refs, key=_ref_key))) for r, refs in secrets.items()), key=_pair_key)),
+        secrets=tuple(
+            sorted(((r, tuple(sorted(refs, key=_ref_key))) for r, refs in secrets.items()), key=_pair_key)
+        ),
         interceptors=tuple(sorted(interceptors)),
         cluster_scoped=tuple(sorted((k, n) for k, ns, n in emitted if ns is None and k in CLUSTER_SCOPED)),
         missing=tuple(sorted(missing, key=_pair_key)),

@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         # One document: the diagnostics and, once the tree compiled, what it needs in the cluster.
         needs = result.generated.prerequisites.as_json() if result.ok and result.generated else None
-        sys.stdout.write(json.dumps({"diagnostics": json.loads(render_json(diags)), "prerequisites": needs}) + "\n")
+        sys.stdout.write(
+            json.dumps({"diagnostics": json.loads(render_json(diags)), "prerequisites": needs}) + "\n"
+        )
     elif diags:
         sys.stderr.write(render_text(diags, result.sources))
     if result.emitted is None or not result.ok:

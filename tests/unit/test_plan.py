@@ -75,7 +75,8 @@ def test_user_step_env_mounts_and_resources(planned: Plan) -> None:
         requests=(("cpu", "500m"), ("memory", "1Gi")),
         limits=(("memory", "2Gi"), ("nvidia.com/gpu", "1")),
     )
-    assert user.restricted and user.run_as_user == 65532  # Pod Security "restricted" by default
+    assert user.restricted
+    assert user.run_as_user == 65532
     assert (user.image, user.command, user.args) == (
         "registry.example.com/predictor:1.0",
         ("python3",),
@@ -108,7 +109,8 @@ def test_helpers_reserve_once_per_pod_and_never_a_gpu(planned: Plan) -> None:
             if step is not helpers[0]:
                 assert step.resources.requests == (("cpu", "0"), ("memory", "0"))
             assert step.resources.limits == (("cpu", "1"), ("memory", "1Gi"))
-            assert step.restricted and step.run_as_user == 65532
+            assert step.restricted
+            assert step.run_as_user == 65532
 
 
 def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
@@ -381,6 +383,29 @@ def test_a_job_outside_its_services_namespace_is_an_error() -> None:
     assert diag.code == "E407"
     assert "team-c" in diag.message
     assert diag.location.line > 1
+
+
+def test_a_job_that_would_keep_its_services_gpu_is_an_error() -> None:
+    """TaskRun stepSpecs merge into the step (tektoncd/pipeline pkg/apis/pipeline/v1/merge.go): a job
+    that leaves out the service's GPU would still get it, so it is refused (E409)."""
+    job = (
+        f"{HEAD}kind: InferenceJob\nmetadata: {{name: cpu-only}}\n"
+        "spec: {inferenceServiceId: multiplier,\n"
+        "  resources: {requests: {cpu: '1', memory: 1Gi}, limits: {memory: 2Gi}}}\n"
+    )
+    with pytest.raises(CompileError) as caught:
+        plan(sample_project(job), BUNDLE)
+    (diag,) = caught.value.diagnostics
+    assert diag.code == "E409"
+    assert diag.field == "spec.resources"
+    assert "limits.nvidia.com/gpu" in diag.message
+    assert "cpu-only" in diag.message
+    assert diag.location.line > 1
+    dropped = job.replace("limits: {memory: 2Gi}", "limits: {memory: 2Gi, gpu: 0}")
+    planned = plan(sample_project(dropped), BUNDLE)
+    run = next(j for j in planned.jobs if j.job == "cpu-only").run
+    assert run.user_resources is not None
+    assert ("nvidia.com/gpu", "0") in run.user_resources.limits
 
 
 WEBHOOK_BODIES = [
