@@ -64,3 +64,21 @@ def test_merge_patch_rfc7386_examples() -> None:
         "phoneNumber": "+01-123-456-7890",
     }
     assert apply_merge_patch(target, create_merge_patch(target, {"a": 1})) == {"a": 1}
+
+
+def _options(doc: dict[str, Any], key: str) -> set[str]:
+    value = (doc["metadata"].get("annotations") or {}).get(key, "")
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def test_what_running_runs_mount_is_never_pruned(documents: list[dict[str, Any]]) -> None:
+    """A running PipelineRun and a TaskRun retry resolve their definitions, and with them the
+    runtime ConfigMap, again (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskref.go,
+    pipelinerun/resources/pipelineref.go): Argo CD must never delete one when new code ships
+    (argo-cd docs/user-guide/sync-options.md "No Prune Resources"), nor report it OutOfSync
+    (docs/user-guide/compare-options.md IgnoreExtraneous)."""
+    configmaps = [d for d in documents if d["kind"] == "ConfigMap"]
+    assert configmaps
+    for doc in configmaps:
+        assert "Prune=false" in _options(doc, "argocd.argoproj.io/sync-options")
+        assert "IgnoreExtraneous" in _options(doc, "argocd.argoproj.io/compare-options")
