@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
+from compiler.localrun import interrupts
 from compiler.localrun.documents import Doc, RunDocuments, select
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.executor import Executor, Outcome, log_tail
@@ -85,19 +84,8 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
 def signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP stop the run as Ctrl-C does: the running step's processes are stopped too
     (they live in their own process group, which a signal to odahu-batch alone would not reach)."""
-    if threading.current_thread() is not threading.main_thread():
+    with interrupts.handled():
         yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _setup(

@@ -332,6 +332,50 @@ def test_sigterm_stops_the_step_too(tmp_path: Path) -> None:
     assert not _alive(child)
 
 
+# The signal lands right after the fork, before the executor holds the step's process: under load
+# this is where SIGTERM used to turn into an uncaught KeyboardInterrupt (the runner died of SIGINT).
+SIGTERM_WHILE_STARTING = """
+import os, signal, subprocess, sys
+from pathlib import Path
+from tests.unit.test_localrun_support import documents, run, step
+tmp = Path(sys.argv[1])
+real = subprocess.Popen
+class Popen(real):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "sleep 60" in " ".join(map(str, args[0])):
+            os.kill(os.getpid(), signal.SIGTERM)
+subprocess.Popen = Popen
+steps = [step("slow", command=["sh", "-c", f"sleep 60 & echo $! > {tmp}/child.pid; wait"])]
+report, out = run(documents(tmp, tmp, steps=steps), tmp)
+print(out)
+sys.exit(report.exit_code)
+"""
+
+
+def test_sigterm_while_the_step_starts_stops_it(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    done = subprocess.run(
+        [sys.executable, "-c", SIGTERM_WHILE_STARTING, str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 130, done.stdout
+    assert "interrupted" in done.stdout
+    pid_file = tmp_path / "child.pid"
+    deadline = time.monotonic() + 5
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
 def test_failed_step_names_the_optional_secrets_it_did_not_get(tmp_path: Path) -> None:
     ref = {"secretKeyRef": {"name": "data-credentials", "key": "accessKeyID", "optional": True}}
     steps = [
