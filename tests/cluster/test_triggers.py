@@ -4,6 +4,8 @@ Triggers to escape them a second time."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,3 +33,23 @@ def test_no_template_asks_for_the_old_escape(documents: list[dict[str, Any]]) ->
     templates = [d for d in documents if d["kind"] == "TriggerTemplate"]
     assert templates
     assert all(OLD_ESCAPE not in (d["metadata"].get("annotations") or {}) for d in templates)
+
+
+def _readme_bodies() -> list[dict[str, Any]]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", readme, re.S)]
+
+
+def test_every_readme_body_is_accepted_by_its_trigger(trees: dict[str, list[dict[str, Any]]]) -> None:
+    """The README's webhook bodies run through the compiled CEL filter of their service, with a CEL
+    interpreter (what Triggers' cel ClusterInterceptor evaluates): each names declared things only."""
+    celpy = pytest.importorskip("celpy")
+    bodies = _readme_bodies()
+    assert bodies
+    triggers = {d["metadata"]["name"]: d for d in trees["examples"] if d["kind"] == "Trigger"}
+    env = celpy.Environment()
+    for body in bodies:
+        trigger = triggers[body["spec"]["inferenceServiceId"]]
+        cel = next(i for i in trigger["spec"]["interceptors"] if i["ref"]["name"] == "cel")
+        text = next(p["value"] for p in cel["params"] if p["name"] == "filter")
+        assert env.program(env.compile(text)).evaluate({"body": celpy.json_to_cel(body)}), body

@@ -101,6 +101,22 @@ def test_on_error_continue_goes_on(tmp_path: Path) -> None:
     assert "failed (ignored)" in out
 
 
+def test_only_an_exit_code_is_ignored_by_on_error_continue(tmp_path: Path) -> None:
+    """Tekton's entrypoint (tektoncd/pipeline pkg/entrypoint/entrypointer.go, Go) writes a clean post
+    file for onError: continue only on an ExitError; a timeout writes the .err post file whatever
+    onError says, and cmd/entrypoint/waiter.go then skips every later step
+    (ErrSkipPreviousStepFailed)."""
+    steps = [
+        step("flaky", command=["false"], onError="continue"),
+        step("slow", command=["sleep", "30"], timeout="300ms", onError="continue"),
+        step("never", command=["true"]),
+    ]
+    report, out = run(documents(tmp_path, tmp_path, steps=steps), tmp_path)
+    assert report.exit_code == 1, out
+    summary = json.loads((report.rundir / "summary.json").read_text())
+    assert [s["status"] for s in summary["steps"]] == ["failed (ignored)", "timed out", "skipped"]
+
+
 def test_taskrun_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     script = f"sleep 60 & echo $! > {pid_file}; wait"
