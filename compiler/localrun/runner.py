@@ -153,8 +153,13 @@ def ignored_fields(taskrun: Doc, steps: Sequence[Step]) -> list[str]:
     pod = spec.get("podTemplate") or {}
     for key in sorted(pod):
         notes.append(f"note: podTemplate.{key} is ignored locally ({_short(pod[key])})")
-    if spec.get("stepSpecs"):
-        notes.append("note: stepSpecs (per-step compute resources) are ignored locally")
+    overridden = {str(o.get("name")) for o in spec.get("stepSpecs") or []}
+    for step in steps:
+        if step.name in overridden:
+            notes.append(
+                f"note: step {step.name} gets the resources {_short(step.resources)} (stepSpecs merged into "
+                "the Task's as Tekton merges them; not enforced locally)"
+            )
     if spec.get("serviceAccountName"):
         notes.append(f"note: serviceAccountName {spec['serviceAccountName']} is ignored locally")
     if steps:

@@ -216,7 +216,25 @@ def test_verbose_says_what_is_ignored(tmp_path: Path) -> None:
     docs = documents(tmp_path, tmp_path, steps=[step("one", command=["true"])])
     _, out = run(docs, tmp_path, verbose=True)
     assert "podTemplate.nodeSelector is ignored locally ({'pool': 'gpu'})" in out
-    assert "stepSpecs" in out
+
+
+def test_step_specs_merge_into_the_step_as_tekton_merges_them(tmp_path: Path) -> None:
+    """tektoncd/pipeline pkg/apis/pipeline/v1/merge.go MergeStepsWithSpecs: key by key."""
+    user = step(
+        "user-container", command=["true"], computeResources={"limits": {"cpu": "1", "memory": "1Gi"}}
+    )
+    docs = documents(tmp_path, tmp_path, steps=[user])
+    _, out = run(docs, tmp_path, verbose=True)
+    assert "step user-container gets the resources {'limits': {'cpu': '2', 'memory': '1Gi'}}" in out
+
+
+def test_step_specs_naming_no_step_fail_as_on_a_cluster(tmp_path: Path) -> None:
+    docs = documents(tmp_path, tmp_path, steps=[step("one", command=["true"])])
+    docs[2]["spec"]["stepSpecs"] = [{"name": "user-container", "computeResources": {}}]
+    with pytest.raises(
+        LocalRunError, match="invalid stepSpecs: Task upper-run has no step named user-container"
+    ):
+        run(docs, tmp_path)
 
 
 def test_host_environment_does_not_leak_into_steps(tmp_path: Path) -> None:
