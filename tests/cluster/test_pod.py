@@ -29,10 +29,13 @@ def _runs(docs: list[Doc]) -> Iterator[tuple[str, Doc, Doc]]:
         if run["kind"] == "TaskRun":
             yield f"TaskRun/{name}", run, tasks[run["spec"]["taskRef"]["name"]]
             continue
+        # P: pkg/reconciler/pipelinerun/pipelinerun.go createTaskRun gives each child TaskRun the
+        # taskRunTemplate (PipelineRun.GetTaskRunSpec) and the stepSpecs of its taskRunSpecs.
         template = run["spec"].get("taskRunTemplate") or {}
+        specs = {s["pipelineTaskName"]: s.get("stepSpecs") for s in run["spec"].get("taskRunSpecs") or ()}
         for task in pipelines[run["spec"]["pipelineRef"]["name"]]["tasks"]:
             spec = task.get("taskSpec") or tasks[task["taskRef"]["name"]]
-            child = {"spec": {"serviceAccountName": template.get("serviceAccountName"), **template}}
+            child = {"spec": {**template, "stepSpecs": specs.get(task["name"]) or []}}
             yield f"PipelineRun/{name}/{task['name']}", child, spec
 
 
