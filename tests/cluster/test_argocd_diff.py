@@ -82,3 +82,16 @@ def test_what_running_runs_mount_is_never_pruned(documents: list[dict[str, Any]]
     for doc in configmaps:
         assert "Prune=false" in _options(doc, "argocd.argoproj.io/sync-options")
         assert "IgnoreExtraneous" in _options(doc, "argocd.argoproj.io/compare-options")
+
+
+def test_gitops_engine_diff_fixtures() -> None:
+    """argoproj/gitops-engine pkg/diff/diff_test.go TestDiffArrayAdditions (a field only live has is no
+    difference) and TestDiffArrayModification (a value live changed is), on a Deployment-like object."""
+    config = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"replicas": 2},
+    }
+    assert not out_of_sync(config, config, {**config, "status": {"replicas": 1}})
+    assert out_of_sync(config, config, {**config, "spec": {"replicas": 10}})
