@@ -35,12 +35,7 @@ from compiler.plan_model import (
     Webhooks,
     WebhookTrigger,
 )
-from compiler.plan_steps import (
-    helper_resources,
-    model_location,
-    service_steps,
-    user_resources,
-)
+from compiler.plan_steps import helper_resources, model_location, service_steps, user_resources
 from compiler.plan_triggers import LISTENER_CLUSTER_RULES, LISTENER_RULES, binding_params, interceptors
 from compiler.project import Job, Project, Service
 from compiler.runtime_bundle import RuntimeBundle
@@ -383,7 +378,7 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
                 settings.serviceAccount,
                 ns,
                 _labels(),
-                _sorted((*DEFINITION, *settings.serviceAccountAnnotations.items())),
+                _sorted(tuple((settings.serviceAccountAnnotations | dict(DEFINITION)).items())),
             ),
             tuple(settings.imagePullSecrets),
             first.source,

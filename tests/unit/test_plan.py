@@ -12,6 +12,7 @@ from compiler.plan import plan
 from compiler.plan_model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
 from compiler.plan_quantity import canonical_quantity
 from compiler.plan_triggers import cel_string
+from compiler.render import render
 from compiler.runtime_bundle import RuntimeBundle
 from tests.unit.compile_fixtures import (
     BAKED,
@@ -476,3 +477,23 @@ def test_azure_short_form_takes_the_account_from_the_endpoint(
 
     assert azure_account_from_endpoint("azureblob", endpoint) == account
     assert azure_account_from_endpoint("s3", endpoint) is None
+
+
+def test_the_runs_service_account_is_emitted_per_namespace_with_its_settings() -> None:
+    settings = SAMPLE.replace(
+        "spec:\n  tolerations:",
+        "spec:\n  serviceAccountAnnotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::1:role/batch'}\n"
+        "  imagePullSecrets: [registry-pull]\n  tolerations:",
+    )
+    assert settings != SAMPLE
+    planned = plan(project_from(settings), BUNDLE)
+    (account,) = planned.accounts
+    assert account.meta.name == "odahu-batch-runner"
+    assert account.meta.namespace == "odahu-batch"
+    assert ("eks.amazonaws.com/role-arn", "arn:aws:iam::1:role/batch") in account.meta.annotations
+    assert ("argocd.argoproj.io/sync-wave", "0") in account.meta.annotations  # before the runs (wave 1)
+    assert account.image_pull_secrets == ("registry-pull",)
+    text = next(
+        d.text for d in render(planned) if d.path == "odahu-batch/serviceaccount/odahu-batch-runner.yaml"
+    )
+    assert "imagePullSecrets:\n  - name: registry-pull\n" in text
