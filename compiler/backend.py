@@ -9,13 +9,14 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
-from compiler.guards import check
+from compiler.guards import check, unresolved
 from compiler.plan import plan
 from compiler.project import Project
+from compiler.references import Prerequisites, prerequisites
 from compiler.render import RenderedDoc, render
 from compiler.runtime_bundle import RuntimeBundle, load_bundle
 
@@ -42,6 +43,7 @@ class Generated:
     docs: tuple[RenderedDoc, ...]  # kustomization.yaml first, then by path
     objects: tuple[dict[str, Any], ...]  # the same documents parsed back, same order
     diagnostics: tuple[Diagnostic, ...]
+    prerequisites: Prerequisites = field(default_factory=Prerequisites)
 
     @property
     def ok(self) -> bool:
@@ -56,7 +58,8 @@ def generate(project: Project, bundle: RuntimeBundle | None = None) -> Generated
     except CompileError as exc:
         return Generated((), (), tuple(sort_diagnostics(exc.diagnostics)))
     objects, found = check(docs)
+    found += unresolved(docs, objects)
     diags = tuple(sort_diagnostics([*planned.diagnostics, *found]))
     if has_errors(diags):
         return Generated((), (), diags)
-    return Generated(tuple(docs), tuple(objects), diags)
+    return Generated(tuple(docs), tuple(objects), diags, prerequisites(objects[1:]))

@@ -17,6 +17,7 @@ import yaml
 
 from compiler import naming as n
 from compiler.diagnostics import Diagnostic, Location
+from compiler.references import prerequisites
 from compiler.render import RenderedDoc
 from compiler.tekton_rules import check_documents
 from compiler.units import DNS1123_SUBDOMAIN
@@ -213,3 +214,20 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
         diags += _names(doc, obj)
         diags += _rules(doc, obj)
     return objects, diags
+
+
+def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
+    """A reference to an object the tree neither emits nor may expect in the cluster fails every
+    run that follows it, for good (see ``compiler.references``). A check of the whole tree."""
+    where = {(d.kind, d.namespace, d.name): d for d in docs}
+    found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
+    return [
+        Diagnostic(
+            "E408",
+            f"{referrer.kind} {referrer.name!r} references {ref.kind} {ref.name!r}"
+            f"{' in ' + ref.namespace if ref.namespace else ''}, which the tree does not contain",
+            _where(where[(referrer.kind, referrer.namespace, referrer.name)]),
+            hint="the tree would fail every run that follows this reference; a bug of odahu-batch: report it",
+        )
+        for referrer, ref in found.missing
+    ]

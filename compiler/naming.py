@@ -109,7 +109,6 @@ LABEL_WEBHOOK = "batch.odahu.org/webhook"
 ANNOTATION_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 ANNOTATION_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
 ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-ANNOTATION_OLD_ESCAPE_QUOTES = "triggers.tekton.dev/old-escape-quotes"
 
 # --- inside a Task ------------------------------------------------------------------------------
 

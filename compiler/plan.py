@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from compiler import naming as n
 from compiler import plan_pipeline as sharding
 from compiler.diagnostics import CompileError, Diagnostic, Location, sort_diagnostics
+from compiler.plan_checks import namespace_errors, resource_errors
 from compiler.plan_connections import Connections
 from compiler.plan_model import (
     ClusterRole,
@@ -21,6 +22,7 @@ from compiler.plan_model import (
     Plan,
     Result,
     RoleBinding,
+    RunnerAccount,
     RunPlan,
     RunSpec,
     RuntimeConfigMap,
@@ -54,6 +56,16 @@ COMMITTED_RUN = (
 )
 # Runs a webhook creates are not in Git: should Argo CD ever see them, it leaves them alone.
 CREATED_RUN = ((n.ANNOTATION_COMPARE_OPTIONS, "IgnoreExtraneous"), (n.ANNOTATION_SYNC_OPTIONS, "Prune=false"))
+
+# The runtime ConfigMap of a previous release is never pruned: running PipelineRuns and TaskRun
+# retries still mount it by name (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskref.go,
+# pipelinerun/resources/pipelineref.go resolve the definition again on every reconcile). It is
+# immutable and content-hashed, so keeping it is safe; IgnoreExtraneous keeps the app in sync.
+RUNTIME_CONFIGMAP = (
+    (n.ANNOTATION_COMPARE_OPTIONS, "IgnoreExtraneous"),
+    (n.ANNOTATION_SYNC_OPTIONS, "Prune=false,ServerSideApply=true"),
+    WAVE_DEFINITIONS,
+)
 
 PARAM_DOCS = {
     n.PARAM_REQUEST_ID: "Request id: names the output folder and the feedback records; empty: the run's uid.",
@@ -259,7 +271,7 @@ class _Planner:
                 n.trigger_template_name(service.name),
                 service.namespace,
                 _labels((n.LABEL_SERVICE, service.name)),
-                (*LARGE_DEFINITION, (n.ANNOTATION_OLD_ESCAPE_QUOTES, "true")),
+                LARGE_DEFINITION,
             ),
             service=service.name,
             interceptors=chain,
@@ -333,28 +345,12 @@ class _Planner:
         )
 
 
-def _namespace_errors(project: Project) -> list[Diagnostic]:
-    """A run can only reference a Task of its own namespace."""
-    services = {s.name: s for s in project.services}
-    return [
-        Diagnostic(
-            "E407",
-            f"InferenceJob {job.name!r} is in namespace {job.namespace!r}, but its InferenceService "
-            f"{job.service!r} is in {services[job.service].namespace!r}",
-            Location(job.source.file, job.source.line, job.source.col),
-            hint="a job runs in its service's namespace: give both the same metadata.namespace",
-        )
-        for job in project.jobs
-        if job.namespace != services[job.service].namespace
-    ]
-
-
 def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     """The plan of a resolved project; its warnings travel in ``Plan.diagnostics``.
 
     Raises CompileError for what the plan cannot express (a job outside its service's namespace).
     """
-    errors = _namespace_errors(project)
+    errors = namespace_errors(project) + resource_errors(project)
     if errors:
         raise CompileError(tuple(sort_diagnostics(errors)))
     diags = [
@@ -368,9 +364,25 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     ]
     configmap = n.runtime_configmap_name(bundle.digest)
     planner = _Planner(project, configmap)
-    runtime_meta = ((n.ANNOTATION_SYNC_OPTIONS, "ServerSideApply=true"), WAVE_DEFINITIONS)
+    runtime_meta = RUNTIME_CONFIGMAP
     runtime = tuple(
         RuntimeConfigMap(Meta(configmap, ns, _labels(), runtime_meta), bundle.files, first.source)
+        for ns, first in _first_by_namespace(project.services).items()
+    )
+    settings = project.settings
+    # Every run names this account; without it Tekton fails the run at pod creation, for good
+    # (tektoncd/pipeline pkg/pod/creds_init.go reads it; taskrun.go handlePodCreationError).
+    accounts = tuple(
+        RunnerAccount(
+            Meta(
+                settings.serviceAccount,
+                ns,
+                _labels(),
+                _sorted(tuple((settings.serviceAccountAnnotations | dict(DEFINITION)).items())),
+            ),
+            tuple(settings.imagePullSecrets),
+            first.source,
+        )
         for ns, first in _first_by_namespace(project.services).items()
     )
     with_webhook = tuple(s for s in project.services if s.spec.triggers.webhook.enabled)
@@ -392,5 +404,6 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
         cluster_roles=cluster_roles,
         sharded_runs=tuple(planner.sharded_run(s) for s in project.services if s.name in planner.sharded),
         sharded_jobs=tuple(planner.sharded_job_run(j) for j in project.jobs if j.effective.parallelism > 1),
+        accounts=accounts,
         diagnostics=tuple(sort_diagnostics(diags)),
     )

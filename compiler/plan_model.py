@@ -133,7 +133,9 @@ class Step:
     env: tuple[EnvVar, ...]
     mounts: tuple[Mount, ...]
     resources: Resources
-    # helper steps run unprivileged as this uid; the user step keeps its image's own settings.
+    # Pod Security Standards "restricted": non-root, no privilege escalation, no capabilities,
+    # RuntimeDefault seccomp; run_as_user None lets the image or the namespace choose the uid.
+    restricted: bool = False
     run_as_user: int | None = None
 
 
@@ -264,6 +266,15 @@ class Webhooks:
 
 
 @dataclass(frozen=True)
+class RunnerAccount:
+    """The ServiceAccount every run of a namespace names: Tekton reads it to build the pod."""
+
+    meta: Meta
+    image_pull_secrets: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
 class ClusterRole:
     meta: Meta
     rules: tuple[PolicyRule, ...]
@@ -321,4 +332,5 @@ class Plan:
     cluster_roles: tuple[ClusterRole, ...] = ()
     sharded_runs: tuple[ShardedRunPlan, ...] = ()
     sharded_jobs: tuple[ShardedJobRun, ...] = ()
+    accounts: tuple[RunnerAccount, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings only: errors stop the plan

@@ -32,7 +32,7 @@ from compiler.plan_model import (
     Value,
     Volume,
 )
-from compiler.plan_steps import CONFIG, HELPER_UID, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps
+from compiler.plan_steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
 from compiler.plan_triggers import cel_string, present
 from compiler.project import Project, Service
 from compiler.spec import BatchSettingsSpec
@@ -102,7 +102,8 @@ class _InlineSteps:
             env=(*base, EnvVar("ODAHU_BIN_DIR", RCLONE_BIN_DIR)),
             mounts=(self.config,),
             resources=self.steps.resources,
-            run_as_user=HELPER_UID,
+            restricted=True,
+            run_as_user=helper_uid(self.settings),
         )
 
     def program(self, name: str, args: tuple[Value, ...]) -> Step:
@@ -112,7 +113,7 @@ class _InlineSteps:
         )
 
     def all(self, last: Step) -> tuple[Step, ...]:
-        return (self.steps.configure_rclone(), self.fetch_rclone(), last)
+        return sized((self.steps.configure_rclone(), self.fetch_rclone(), last), self.settings)
 
 
 def sharded_run(

@@ -9,6 +9,8 @@ shell string.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from compiler import naming as n
 from compiler.plan_connections import Connections
 from compiler.plan_model import (
@@ -88,11 +90,34 @@ def _path(volume: str) -> str:
     return n.MOUNT_PATHS[volume]
 
 
-def helper_resources(settings: BatchSettingsSpec) -> Resources:
+def helper_uid(settings: BatchSettingsSpec) -> int | None:
+    """The fixed uid of restricted steps; none under OpenShift's restricted-v2, whose SCC assigns
+    one from the namespace's range and refuses a uid outside it."""
+    return HELPER_UID if settings.podSecurity == "restricted" else None
+
+
+def helper_resources(settings: BatchSettingsSpec, *, reserve: bool = True) -> Resources:
+    """A helper's resources. The CPU limit is the helper's own (validate.py sizes its worker pool by
+    the cgroup quota it sets, not by the node's cores); only a reserving helper requests anything."""
     h = settings.helperResources
+    requests = (canonical_quantity(h.cpu), canonical_quantity(h.memory)) if reserve else ("0", "0")
     return Resources(
-        requests=(("cpu", canonical_quantity(h.cpu)), ("memory", canonical_quantity(h.memory))),
-        limits=(("memory", canonical_quantity(h.memoryLimit)),),
+        requests=(("cpu", requests[0]), ("memory", requests[1])),
+        limits=(("cpu", canonical_quantity(h.cpuLimit)), ("memory", canonical_quantity(h.memoryLimit))),
+    )
+
+
+def sized(steps: tuple[Step, ...], settings: BatchSettingsSpec) -> tuple[Step, ...]:
+    """Steps that reserve what the pod needs, once.
+
+    A pod requests the sum of its steps' requests (tektoncd/pipeline docs/compute-resources.md),
+    yet steps run one at a time: the first helper reserves the helpers' share and the others
+    request nothing beyond it (explicit zeros: omitted requests would default to the limits).
+    """
+    first = next((i for i, s in enumerate(steps) if s.role == "helper"), None)
+    idle = helper_resources(settings, reserve=False)
+    return tuple(
+        replace(s, resources=idle) if s.role == "helper" and i != first else s for i, s in enumerate(steps)
     )
 
 
@@ -116,6 +141,19 @@ def user_resources(resources: ResourceRequirements | None, gpu_name: str) -> Res
     if gpu_name in requests and gpu_name not in limits:
         limits[gpu_name] = requests[gpu_name]
     return Resources(tuple(sorted(requests.items())), tuple(sorted(limits.items())))
+
+
+def dropped_resources(service: Resources, job: Resources) -> tuple[str, ...]:
+    """What a job leaves out of the service's predictor resources, as ``limits.<name>`` paths.
+
+    A TaskRun's ``stepSpecs`` are merged into the step key by key, not substituted
+    (tektoncd/pipeline pkg/apis/pipeline/v1/merge.go MergeStepsWithOverrides, a strategic merge
+    of the step's computeResources with the override): whatever the job omits, the service's
+    value stays.
+    """
+    kept = {f"requests.{k}" for k, _ in service.requests} | {f"limits.{k}" for k, _ in service.limits}
+    given = {f"requests.{k}" for k, _ in job.requests} | {f"limits.{k}" for k, _ in job.limits}
+    return tuple(sorted(kept - given))
 
 
 class _Steps:
@@ -152,7 +190,8 @@ class _Steps:
             env=self.base_env + env,
             mounts=(_mount(n.VOLUME_RUNTIME, ro=True), *mounts),
             resources=self.resources,
-            run_as_user=HELPER_UID,
+            restricted=True,
+            run_as_user=helper_uid(self.settings),
         )
 
     def model_args(self) -> tuple[str, ...]:
@@ -205,7 +244,8 @@ class _Steps:
             env=self.base_env + env,
             mounts=(_mount(n.VOLUME_CONFIG, ro=False), _mount(n.VOLUME_INPUT, ro=False)),
             resources=self.resources,
-            run_as_user=HELPER_UID,
+            restricted=True,
+            run_as_user=helper_uid(self.settings),
         )
 
     def sync_model(self) -> Step:
@@ -316,6 +356,7 @@ class _Steps:
         if self.remote is not None:
             mounts.append(_mount(n.VOLUME_MODEL, ro=True))
         mounts.append(_mount(n.VOLUME_RAW_OUTPUT, ro=False))
+        restricted = spec.userSecurity == "restricted"
         return Step(
             name=n.STEP_USER,
             role="user",
@@ -325,6 +366,8 @@ class _Steps:
             env=env,
             mounts=tuple(mounts),
             resources=user_resources(spec.resources, self.settings.gpuResourceName),
+            restricted=restricted,
+            run_as_user=helper_uid(self.settings) if restricted else None,
         )
 
     def validate_output(self) -> Step:
@@ -388,7 +431,7 @@ class _Steps:
             self.log(n.STEP_LOG_OUTPUT, "response", n.VOLUME_OUTPUT),
             self.sync_output(),
         ]
-        return tuple(steps)
+        return sized(tuple(steps), self.settings)
 
 
 def model_location(connections: Connections, service: Service) -> tuple[str, str] | None:

@@ -148,6 +148,9 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
     for t in plan.triggers:
         yield "trigger", "Trigger", t.trigger.name, t.trigger.namespace, t.source, {"t": t}
         yield "triggertemplate", "TriggerTemplate", t.template.name, t.template.namespace, t.source, {"t": t}
+    for a in plan.accounts:
+        context = {"meta": a.meta, "pull_secrets": a.image_pull_secrets}
+        yield "serviceaccount", "ServiceAccount", a.meta.name, a.meta.namespace, a.source, context
     for w in plan.webhooks:
         ns = w.namespace
         yield "eventlistener", "EventListener", w.listener.name, ns, w.source, {"w": w}
@@ -158,7 +161,7 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
             w.service_account.name,
             ns,
             w.source,
-            {"meta": w.service_account},
+            {"meta": w.service_account, "pull_secrets": ()},
         )
         yield "role", "Role", w.role.name, ns, w.source, {"meta": w.role, "rules": w.rules}
         yield "rolebinding", "RoleBinding", w.role_binding.meta.name, ns, w.source, {"b": w.role_binding}

@@ -243,6 +243,10 @@ class InferenceServiceSpec(SpecModel):
     strictResponses: bool | None = None
     """Refuse responses as predictors written for ODAHU write them (see BatchSettings
     validation.strictResponses, the default when this is not set): a new service opts into strict V2."""
+    userSecurity: Literal["restricted", "none"] = "restricted"
+    """The predictor step's security context: restricted (Pod Security Standards, non-root, no
+    privilege escalation, no capabilities, RuntimeDefault seccomp) or none (the image's own user;
+    the pod is then refused by a namespace that enforces restricted)."""
 
 
 class InferenceJobSpec(SpecModel):
@@ -312,8 +316,12 @@ class Toleration(SpecModel):
 
 
 class HelperResources(SpecModel):
+    """What the helper steps of one pod need: they run one at a time, so the pod reserves it once."""
+
     cpu: Quantity = "100m"
     memory: Quantity = "256Mi"
+    cpuLimit: Quantity = "1"
+    """Each helper's CPU limit; also bounds the worker processes of the validation steps."""
     memoryLimit: Quantity = "1Gi"
 
 
@@ -324,6 +332,14 @@ class BatchSettingsSpec(SpecModel):
     """The namespace of the generated resources."""
     serviceAccount: K8sName = "odahu-batch-runner"
     """The service account of the runs (workload identity binds to it)."""
+    serviceAccountAnnotations: dict[str, str] = Field(default_factory=dict)
+    """Annotations of the runs' service account: workload identity binds here (e.g.
+    eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account, azure.workload.identity/client-id)."""
+    imagePullSecrets: list[K8sName] = Field(default_factory=list)
+    """Secrets the runs' service account pulls private images with (prerequisites of the tree)."""
+    podSecurity: Literal["restricted", "restricted-v2"] = "restricted"
+    """restricted: every step runs as a fixed non-root UID; restricted-v2 (OpenShift): no fixed UID,
+    the namespace's range assigns one."""
     triggerServiceAccount: K8sName = "odahu-batch-triggers"
     """The service account of the webhook's EventListener."""
     images: Images = Field(default_factory=Images)

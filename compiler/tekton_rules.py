@@ -1,7 +1,7 @@
 """Static Tekton admission rules for generated documents.
 
 ``check_documents(docs)`` returns every :class:`Violation` of the rules in
-``shared/notes/tekton-rules.md`` (Tekton Pipelines v1.15.0, Triggers v0.37.0) that can be decided
+``docs/reference/tekton-rules.md`` (Tekton Pipelines v1.15.0, Triggers v0.37.0) that can be decided
 from the documents alone, under the default feature flags of rule 0.3 (``enable-api-fields: beta``,
 step actions on; param enums, CEL when-expressions, artifacts and the concise resolver syntax off).
 The compiler runs it as a guard on everything it writes; tests use it as an oracle. It is pure and

@@ -8,6 +8,7 @@ except with ``--format json`` / ``github``, where stdout carries them (and only 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TextIO
 
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         if stale:
             sys.stdout.write(emitted.diff)
         print(emitted.summary(check=args.check))
+        if result.generated is not None:
+            sys.stdout.write(result.generated.prerequisites.as_text())
     else:
         _report(args.format, result, [*result.diagnostics, *(emitted.stale_files() if stale else ())])
         print(emitted.summary(check=args.check), file=sys.stderr)
@@ -85,7 +88,10 @@ def _report(fmt: str, result: CompileResult, diags: list[Diagnostic], machine: T
     """Print ``diags`` in ``fmt`` (JSON and annotations to ``machine``, stdout by default); return 1."""
     target = machine or sys.stdout
     if fmt == "json":
-        target.write(render_json(diags))
+        # One document: the diagnostics and, once the tree compiled, what it needs in the cluster.
+        needs = result.generated.prerequisites.as_json() if result.ok and result.generated else None
+        records = json.loads(render_json(diags))
+        target.write(json.dumps({"diagnostics": records, "prerequisites": needs}) + "\n")
     elif fmt == "github":
         target.write(render_github(diags))
     elif diags:

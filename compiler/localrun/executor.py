@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.localrun import interrupts
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.launch import Launch
 from compiler.localrun.prepare import Preparer, Step
@@ -185,7 +186,8 @@ class Executor:
         """Exit code, whether the step timed out, and its CPU seconds (None when unknown)."""
         log_path = self.rundir.log(step.name)
         watch = self._watch(step, index, log_path)
-        with open(log_path, "wb") as log:
+        # An interrupt while the step starts or runs sets self.cancel: the loop below stops the step.
+        with open(log_path, "wb") as log, interrupts.deferred_to(self.cancel):
             try:
                 proc = subprocess.Popen(
                     launch.argv,

@@ -9,6 +9,7 @@ param stops the job before its first step.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from compiler.localrun.tekton import (
     Replacements,
     RunContext,
     k8s_expand,
+    merge_step_resources,
     param_values,
     step_replacements,
     steps_result_refs,
@@ -70,6 +72,9 @@ class Step:
     timeout: float | None
     on_error: str
     results: tuple[str, ...]
+    resources: Mapping[str, Any] = dataclasses.field(
+        default_factory=dict
+    )  # stepSpecs merged; not enforced locally
 
     @property
     def is_user(self) -> bool:
@@ -103,10 +108,20 @@ class Preparer:
         results = [r["name"] for r in spec.get("results") or []]
         self.replacements: Replacements = task_replacements(self.params, context, results)
         self.timeout = seconds(run_spec.get("timeout"), DEFAULT_TIMEOUT)
+        self.overrides = {
+            str(o.get("name")): o.get("computeResources") or {} for o in run_spec.get("stepSpecs") or []
+        }
         self.volumes: list[Mapping[str, Any]] = list(spec.get("volumes") or [])
         self.raw_steps: list[Mapping[str, Any]] = [self._merge_template(s) for s in spec.get("steps") or []]
         if not self.raw_steps:
             raise LocalRunError(f"Task {context.task_name} has no steps")
+        # Tekton fails a TaskRun whose stepSpecs name a step its Task lacks
+        # (pkg/reconciler/taskrun/validate_taskrun.go validateOverrides).
+        unknown = sorted(set(self.overrides) - {str(r.get("name")) for r in self.raw_steps})
+        if unknown:
+            raise LocalRunError(
+                f"invalid stepSpecs: Task {context.task_name} has no step named {', '.join(unknown)}"
+            )
         # step -> (env var, Secret, key) of optional secretKeyRefs left unset: a hint if the step fails.
         self.unset_optional: dict[str, set[tuple[str, str, str]]] = {}
         self.pod_fields = {
@@ -193,6 +208,7 @@ class Preparer:
             timeout=seconds(raw.get("timeout"), None),
             on_error=str(raw.get("onError") or "stopAndFail"),
             results=tuple(own_results),
+            resources=merge_step_resources(raw.get("computeResources") or {}, self.overrides.get(name, {})),
         )
 
     def _steps_results(self, raw: Mapping[str, Any], step_results: StepResults) -> dict[str, str]:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
+from compiler.localrun import interrupts
 from compiler.localrun.documents import Doc, RunDocuments, select
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.executor import Executor, Outcome, log_tail
@@ -86,19 +85,8 @@ def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunR
 def signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP stop the run as Ctrl-C does: the running step's processes are stopped too
     (they live in their own process group, which a signal to odahu-batch alone would not reach)."""
-    if threading.current_thread() is not threading.main_thread():
+    with interrupts.handled():
         yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _setup(
@@ -166,8 +154,13 @@ def ignored_fields(taskrun: Doc, steps: Sequence[Step]) -> list[str]:
     pod = spec.get("podTemplate") or {}
     for key in sorted(pod):
         notes.append(f"note: podTemplate.{key} is ignored locally ({_short(pod[key])})")
-    if spec.get("stepSpecs"):
-        notes.append("note: stepSpecs (per-step compute resources) are ignored locally")
+    overridden = {str(o.get("name")) for o in spec.get("stepSpecs") or []}
+    for step in steps:
+        if step.name in overridden:
+            notes.append(
+                f"note: step {step.name} gets the resources {_short(step.resources)} (stepSpecs merged into "
+                "the Task's as Tekton merges them; not enforced locally)"
+            )
     if spec.get("serviceAccountName"):
         notes.append(f"note: serviceAccountName {spec['serviceAccountName']} is ignored locally")
     if steps:

@@ -217,3 +217,15 @@ def k8s_expand(text: str, variables: Mapping[str, str]) -> str:
             out.append("$" + nxt)
             i += 2
     return "".join(out)
+
+
+def merge_step_resources(step: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's computeResources with a TaskRun ``stepSpecs`` override merged in, as Tekton merges
+    them (pkg/apis/pipeline/v1/merge.go MergeStepsWithSpecs: a strategic merge, so limits and
+    requests merge key by key and a key the override leaves out keeps the step's value)."""
+    out: dict[str, Any] = {}
+    for field in ("limits", "requests"):
+        merged = {**(step.get(field) or {}), **(override.get(field) or {})}
+        if merged:
+            out[field] = merged
+    return out

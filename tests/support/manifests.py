@@ -1,6 +1,6 @@
 """Checks on generated manifests, for every test that looks at generated output.
 
-* :func:`validate_tekton_schema` - a Tekton document against ``../shared/schemas/tekton`` (all errors);
+* :func:`validate_tekton_schema` - a Tekton document against ``tests/schemas/tekton`` (vendored) (all errors);
 * :func:`validate_core_k8s` - a core Kubernetes document with kubernetes-validate (strict, k8s 1.32);
 * :func:`kustomize_build` - ``kubectl kustomize DIR`` as parsed documents;
 * :func:`check_tree` - all of the above plus :mod:`compiler.tekton_rules` and kustomization listing;
@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator
 from compiler.tekton_rules import check_documents
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = REPO_ROOT.parent / "shared" / "schemas" / "tekton"
+SCHEMA_DIR = REPO_ROOT / "tests" / "schemas" / "tekton"  # vendored: tests/schemas/PROVENANCE.md
 K8S_VERSION = "1.32.0"
 TEKTON_GROUPS = ("tekton.dev/", "triggers.tekton.dev/")
 KUSTOMIZATION = "kustomization.yaml"

@@ -93,7 +93,8 @@ spec:
   dataSource: {{connection: blobs, path: "2026-11"}}
   requestId: backfill-2026-11
   resources:
-    limits: {{cpu: "4", gpu: 2}}
+    requests: {{cpu: "0.5", memory: 1024Mi}}
+    limits: {{cpu: "4", gpu: 2, memory: 2Gi}}
 ---
 {HEAD}kind: InferenceJob
 metadata: {{name: baked-once}}

@@ -32,7 +32,7 @@ def stale_tree(tmp_path: Path) -> Path:
 def test_check_json_lists_each_file(stale_tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", str(EXAMPLES), "--out", str(stale_tree), "--check", "--format", "json"]) == 1
     out, err = capsys.readouterr()
-    records = json.loads(out)
+    records = json.loads(out)["diagnostics"]
     got = {
         (r["code"], Path(r["file"]).relative_to(stale_tree).as_posix(), r["message"].split(":")[0])
         for r in records
@@ -48,7 +48,9 @@ def test_check_json_lists_each_file(stale_tree: Path, capsys: pytest.CaptureFixt
 
 def test_check_json_clean_tree_is_empty(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", str(EXAMPLES), "--out", str(BUILD), "--check", "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["diagnostics"] == []
+    assert printed["prerequisites"]["namespaces"] == ["odahu-batch"]
 
 
 def test_check_github_annotations(stale_tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

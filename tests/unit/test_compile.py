@@ -91,7 +91,8 @@ def test_json_diagnostics_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = tmp_path / "build"
     assert main(["compile", str(specs), "--out", str(out), "--format", "json"]) == 1
     printed = json.loads(capsys.readouterr().out)
-    assert any(d["code"].startswith("E3") for d in printed)
+    assert any(d["code"].startswith("E3") for d in printed["diagnostics"])
+    assert printed["prerequisites"] is None
     assert not out.exists()
 
 

@@ -102,6 +102,22 @@ def test_on_error_continue_goes_on(tmp_path: Path) -> None:
     assert "failed (ignored)" in out
 
 
+def test_only_an_exit_code_is_ignored_by_on_error_continue(tmp_path: Path) -> None:
+    """Tekton's entrypoint (tektoncd/pipeline pkg/entrypoint/entrypointer.go, Go) writes a clean post
+    file for onError: continue only on an ExitError; a timeout writes the .err post file whatever
+    onError says, and cmd/entrypoint/waiter.go then skips every later step
+    (ErrSkipPreviousStepFailed)."""
+    steps = [
+        step("flaky", command=["false"], onError="continue"),
+        step("slow", command=["sleep", "30"], timeout="300ms", onError="continue"),
+        step("never", command=["true"]),
+    ]
+    report, out = run(documents(tmp_path, tmp_path, steps=steps), tmp_path)
+    assert report.exit_code == 1, out
+    summary = json.loads((report.rundir / "summary.json").read_text())
+    assert [s["status"] for s in summary["steps"]] == ["failed (ignored)", "timed out", "skipped"]
+
+
 def test_taskrun_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     script = f"sleep 60 & echo $! > {pid_file}; wait"
@@ -201,7 +217,25 @@ def test_verbose_says_what_is_ignored(tmp_path: Path) -> None:
     docs = documents(tmp_path, tmp_path, steps=[step("one", command=["true"])])
     _, out = run(docs, tmp_path, verbose=True)
     assert "podTemplate.nodeSelector is ignored locally ({'pool': 'gpu'})" in out
-    assert "stepSpecs" in out
+
+
+def test_step_specs_merge_into_the_step_as_tekton_merges_them(tmp_path: Path) -> None:
+    """tektoncd/pipeline pkg/apis/pipeline/v1/merge.go MergeStepsWithSpecs: key by key."""
+    user = step(
+        "user-container", command=["true"], computeResources={"limits": {"cpu": "1", "memory": "1Gi"}}
+    )
+    docs = documents(tmp_path, tmp_path, steps=[user])
+    _, out = run(docs, tmp_path, verbose=True)
+    assert "step user-container gets the resources {'limits': {'cpu': '2', 'memory': '1Gi'}}" in out
+
+
+def test_step_specs_naming_no_step_fail_as_on_a_cluster(tmp_path: Path) -> None:
+    docs = documents(tmp_path, tmp_path, steps=[step("one", command=["true"])])
+    docs[2]["spec"]["stepSpecs"] = [{"name": "user-container", "computeResources": {}}]
+    with pytest.raises(
+        LocalRunError, match="invalid stepSpecs: Task upper-run has no step named user-container"
+    ):
+        run(docs, tmp_path)
 
 
 def test_host_environment_does_not_leak_into_steps(tmp_path: Path) -> None:
@@ -328,6 +362,50 @@ def test_sigterm_stops_the_step_too(tmp_path: Path) -> None:
     assert "interrupted" in out
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+# The signal lands right after the fork, before the executor holds the step's process: under load
+# this is where SIGTERM used to turn into an uncaught KeyboardInterrupt (the runner died of SIGINT).
+SIGTERM_WHILE_STARTING = """
+import os, signal, subprocess, sys
+from pathlib import Path
+from tests.unit.test_localrun_support import documents, run, step
+tmp = Path(sys.argv[1])
+real = subprocess.Popen
+class Popen(real):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "sleep 60" in " ".join(map(str, args[0])):
+            os.kill(os.getpid(), signal.SIGTERM)
+subprocess.Popen = Popen
+steps = [step("slow", command=["sh", "-c", f"sleep 60 & echo $! > {tmp}/child.pid; wait"])]
+report, out = run(documents(tmp, tmp, steps=steps), tmp)
+print(out)
+sys.exit(report.exit_code)
+"""
+
+
+def test_sigterm_while_the_step_starts_stops_it(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    done = subprocess.run(
+        [sys.executable, "-c", SIGTERM_WHILE_STARTING, str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 130, done.stdout
+    assert "interrupted" in done.stdout
+    pid_file = tmp_path / "child.pid"
+    deadline = time.monotonic() + 5
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)

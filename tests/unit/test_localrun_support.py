@@ -121,7 +121,7 @@ def documents(
     timeout: str | None = "1h0m0s",
     extra_volumes: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    task = {
+    task: dict[str, Any] = {
         "apiVersion": "tekton.dev/v1",
         "kind": "Task",
         "metadata": {"name": "upper-run", "namespace": "batch"},
@@ -152,8 +152,9 @@ def documents(
             {"name": "request-id", "value": "req-42"},
         ],
         "podTemplate": {"nodeSelector": {"pool": "gpu"}},
-        "stepSpecs": [{"name": "user-container", "computeResources": {"limits": {"cpu": "2"}}}],
     }
+    if any(s["name"] == "user-container" for s in task["spec"]["steps"]):
+        run_spec["stepSpecs"] = [{"name": "user-container", "computeResources": {"limits": {"cpu": "2"}}}]
     if timeout is not None:
         run_spec["timeout"] = timeout
     taskrun = {

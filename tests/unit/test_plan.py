@@ -12,6 +12,7 @@ from compiler.plan import plan
 from compiler.plan_model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
 from compiler.plan_quantity import canonical_quantity
 from compiler.plan_triggers import cel_string
+from compiler.render import render
 from compiler.runtime_bundle import RuntimeBundle
 from tests.unit.compile_fixtures import (
     BAKED,
@@ -75,7 +76,8 @@ def test_user_step_env_mounts_and_resources(planned: Plan) -> None:
         requests=(("cpu", "500m"), ("memory", "1Gi")),
         limits=(("memory", "2Gi"), ("nvidia.com/gpu", "1")),
     )
-    assert user.run_as_user is None
+    assert user.restricted
+    assert user.run_as_user == 65532
     assert (user.image, user.command, user.args) == (
         "registry.example.com/predictor:1.0",
         ("python3",),
@@ -98,13 +100,17 @@ def test_nothing_with_credentials_reaches_the_user_step(planned: Plan) -> None:
         assert all(e.secret is None for e in user.env)
 
 
-def test_helpers_get_small_requests_and_never_a_gpu(planned: Plan) -> None:
+def test_helpers_reserve_once_per_pod_and_never_a_gpu(planned: Plan) -> None:
+    """A pod requests the sum of its steps' requests (tektoncd/pipeline docs/compute-resources.md):
+    the first helper reserves the helpers' share, the others request zero."""
     for run in planned.runs:
-        for step in run.steps:
-            if step.role == "user":
-                continue
-            assert step.resources.requests == (("cpu", "100m"), ("memory", "256Mi"))
-            assert step.resources.limits == (("memory", "1Gi"),)
+        helpers = [s for s in run.steps if s.role == "helper"]
+        assert helpers[0].resources.requests == (("cpu", "100m"), ("memory", "256Mi"))
+        for step in helpers:
+            if step is not helpers[0]:
+                assert step.resources.requests == (("cpu", "0"), ("memory", "0"))
+            assert step.resources.limits == (("cpu", "1"), ("memory", "1Gi"))
+            assert step.restricted
             assert step.run_as_user == 65532
 
 
@@ -265,7 +271,10 @@ def test_job_runs(planned: Plan) -> None:
     assert nightly.run.timeout == "1h30m0s"
     assert nightly.run.node_selector == (("pool", "gpu"),)
     assert nightly.run.user_resources is None
-    assert backfill.run.user_resources == Resources(limits=(("cpu", "4"), ("nvidia.com/gpu", "2")))
+    assert backfill.run.user_resources == Resources(
+        requests=(("cpu", "500m"), ("memory", "1Gi")),
+        limits=(("cpu", "4"), ("memory", "2Gi"), ("nvidia.com/gpu", "2")),
+    )
     assert dict(nightly.meta.annotations)["argocd.argoproj.io/sync-options"] == (
         "Prune=false,SkipDryRunOnMissingResource=true"
     )
@@ -375,6 +384,29 @@ def test_a_job_outside_its_services_namespace_is_an_error() -> None:
     assert diag.code == "E407"
     assert "team-c" in diag.message
     assert diag.location.line > 1
+
+
+def test_a_job_that_would_keep_its_services_gpu_is_an_error() -> None:
+    """TaskRun stepSpecs merge into the step (tektoncd/pipeline pkg/apis/pipeline/v1/merge.go): a job
+    that leaves out the service's GPU would still get it, so it is refused (E409)."""
+    job = (
+        f"{HEAD}kind: InferenceJob\nmetadata: {{name: cpu-only}}\n"
+        "spec: {inferenceServiceId: multiplier,\n"
+        "  resources: {requests: {cpu: '1', memory: 1Gi}, limits: {memory: 2Gi}}}\n"
+    )
+    with pytest.raises(CompileError) as caught:
+        plan(sample_project(job), BUNDLE)
+    (diag,) = caught.value.diagnostics
+    assert diag.code == "E409"
+    assert diag.field == "spec.resources"
+    assert "limits.nvidia.com/gpu" in diag.message
+    assert "cpu-only" in diag.message
+    assert diag.location.line > 1
+    dropped = job.replace("limits: {memory: 2Gi}", "limits: {memory: 2Gi, gpu: 0}")
+    planned = plan(sample_project(dropped), BUNDLE)
+    run = next(j for j in planned.jobs if j.job == "cpu-only").run
+    assert run.user_resources is not None
+    assert ("nvidia.com/gpu", "0") in run.user_resources.limits
 
 
 WEBHOOK_BODIES = [
@@ -498,3 +530,23 @@ def test_responses_as_odahu_predictors_write_them_unless_strict(
     assert ("--odahu-responses" in args) is odahu_style
     if odahu_style:
         assert args[args.index("--odahu-responses") + 1 :][:2] == ["--model-meta", "/odahu/config/model.json"]
+
+
+def test_the_runs_service_account_is_emitted_per_namespace_with_its_settings() -> None:
+    settings = SAMPLE.replace(
+        "spec:\n  tolerations:",
+        "spec:\n  serviceAccountAnnotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::1:role/batch'}\n"
+        "  imagePullSecrets: [registry-pull]\n  tolerations:",
+    )
+    assert settings != SAMPLE
+    planned = plan(project_from(settings), BUNDLE)
+    (account,) = planned.accounts
+    assert account.meta.name == "odahu-batch-runner"
+    assert account.meta.namespace == "odahu-batch"
+    assert ("eks.amazonaws.com/role-arn", "arn:aws:iam::1:role/batch") in account.meta.annotations
+    assert ("argocd.argoproj.io/sync-wave", "0") in account.meta.annotations  # before the runs (wave 1)
+    assert account.image_pull_secrets == ("registry-pull",)
+    text = next(
+        d.text for d in render(planned) if d.path == "odahu-batch/serviceaccount/odahu-batch-runner.yaml"
+    )
+    assert "imagePullSecrets:\n  - name: registry-pull\n" in text

@@ -105,7 +105,7 @@ def test_a_sharded_service_gets_a_pipeline_runs_and_a_pipeline_trigger(tmp_path:
     template = docs[("TriggerTemplate", "svc")]
     assert template["spec"]["resourcetemplates"][0]["kind"] == "PipelineRun"
     trigger = docs[("Trigger", "svc")]
-    binding = {"name": "shard-count", "value": "$(extensions.odahu.shard_count)"}
+    binding = {"kind": "TriggerBinding", "name": "shard-count", "value": "$(extensions.odahu.shard_count)"}
     assert trigger["spec"]["bindings"][1] == binding
     role = docs[("Role", "odahu-batch-triggers")]
     assert any(set(r["resources"]) == {"pipelineruns", "taskruns"} for r in role["rules"])
