@@ -18,8 +18,9 @@ Codes (``Violation.rule``):
 * AW5  parameter and artifact names ``[-a-zA-Z0-9_]+``, present, unique; argument values
        (``validateInputs``, ``validateOutputs``, ``validateArgumentsFieldNames``,
        ``validateArgumentsValues``): see :mod:`compiler.argo.rules_names`.
-* AW6  steps (``validateSteps``), AW7 DAG (``validateDAG``), AW8 fan-out (``addItemsToScope``),
-       AW12 ``{{...}}`` references (``resolveAllVariables``): see :mod:`compiler.argo.rules_flow`.
+* AW6  steps (``validateSteps``) and AW7 DAG tasks (``validateDAG``): :mod:`compiler.argo.rules_flow`.
+* AW8  fan-out (``addItemsToScope``) and AW12 ``{{...}}`` references resolvable in scope
+       (``resolveAllVariables``): :mod:`compiler.argo.rules_scope`.
 * AW9  containerSet: containers, names, dependencies, cycles, ``main`` for inputs/outputs, reserved
        names (``ContainerSetTemplate.Validate`` in
        ``pkg/apis/workflow/v1alpha1/container_set_template_types.go``, ``validateLeaf``; reserved names

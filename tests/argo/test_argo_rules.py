@@ -91,6 +91,7 @@ ACCEPTED = [
         "example-container-set-workspace-workflow",
         "examples/container-set-template (e2e: test/e2e/examples_test.go)",
     ),
+    ("example-parallelism-template-limit", "examples/parallelism-template-limit.yaml: parallelism on steps"),
 ]
 
 
