@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compiler.argo import rules_flow
-from compiler.argo.rules_names import check_arguments, check_field_names
+from compiler.argo.rules_names import check_arguments, check_field_names, check_outputs
 from compiler.argo.rules_scope import Spec, find_cycle, template_type
 from compiler.tekton_rules_base import Sink, Violation, as_list, as_map, as_str, maps, ptr
 
@@ -157,6 +157,7 @@ def check_template(tmpl: Mapping[str, Any], path: str, context: Spec, sink: Sink
             items = as_list(holder.get(field))
             check_field_names(items, f"{path}/{part}/{field}", sink, "AW5", params=True)
     kind = kinds[0] if len(kinds) == 1 else ""
+    check_outputs(tmpl, kind, path, sink)
     check_type_fields(tmpl, kind, path, sink)
     if kind == "container":
         _check_container(tmpl, path, sink)

@@ -8,6 +8,7 @@ repeated for containerSet containers in ``pkg/apis/workflow/v1alpha1/validation_
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from compiler.tekton_rules_base import Sink, as_list, as_map, as_str, maps
@@ -80,3 +81,72 @@ def check_arguments(arguments: Any, path: str, allow_empty: bool, sink: Sink) ->
             sink.add("AW5", f"{where}/enum", f"{name}.enum should contain at least one value")
         elif as_list(enum) and "value" in param and str(param.get("value")) not in map(str, as_list(enum)):
             sink.add("AW5", f"{where}/value", f"{name}.value should be present in {name}.enum list")
+
+
+# Template.GetType() spelling, for upstream's messages.
+TYPE_NAMES = {
+    "container": "Container",
+    "containerSet": "ContainerSet",
+    "script": "Script",
+    "steps": "Steps",
+    "dag": "DAG",
+}
+VALUE_FROM_KINDS = ("path", "jqFilter", "jsonPath", "parameter", "expression", "supplied")
+
+
+def check_outputs(tmpl: Mapping[str, Any], kind: str, path: str, sink: Sink) -> None:
+    """AW5 (``validateOutputs``, ``validateOutputParameter``): an output parameter has a value or exactly
+    one ``valueFrom`` source, the one its template kind can fill; global names are parameter names;
+    an output artifact path only on a leaf."""
+    name, outputs = as_str(tmpl.get("name")), as_map(tmpl.get("outputs"))
+    for i, param in maps(outputs.get("parameters")):
+        where, ref = (
+            f"{path}/outputs/parameters/{i}",
+            f"templates.{name}.outputs.parameters.{as_str(param.get('name'))}",
+        )
+        value_from = param.get("valueFrom")
+        if value_from is not None and "value" in param:
+            sink.add("AW5", where, f"{ref} has both valueFrom and value specified, choose one")
+        elif value_from is None and "value" not in param:
+            sink.add("AW5", where, f"{ref} does not have valueFrom or value specified")
+        if isinstance(value_from, Mapping):
+            _check_value_from(value_from, kind, f"{where}/valueFrom", ref, sink)
+        _check_global_name(param, where, ref, sink)
+    for i, art in maps(outputs.get("artifacts")):
+        where, ref = (
+            f"{path}/outputs/artifacts/{i}",
+            f"templates.{name}.outputs.artifacts.{as_str(art.get('name'))}",
+        )
+        if as_str(art.get("path")) and kind in ("steps", "dag"):
+            sink.add("AW5", f"{where}/path", f"{ref}.path only valid in container/script templates")
+        _check_global_name(art, where, ref, sink)
+
+
+def _check_value_from(value_from: Mapping[str, Any], kind: str, where: str, ref: str, sink: Sink) -> None:
+    given = [k for k in VALUE_FROM_KINDS if value_from.get(k) not in (None, "")]
+    if not given:
+        sink.add(
+            "AW5",
+            where,
+            "valueFrom type unspecified. choose one of: path, jqFilter, jsonPath, parameter, raw, expression",
+        )
+    elif len(given) > 1:
+        sink.add(
+            "AW5",
+            where,
+            "multiple valueFrom types specified. choose one of: path, jqFilter, jsonPath, parameter, raw",
+        )
+    type_name = TYPE_NAMES.get(kind, kind)
+    if kind in ("container", "containerSet", "script") and not as_str(value_from.get("path")):
+        sink.add("AW5", where, f"{ref}.path must be specified for {type_name} templates")
+    if kind in ("steps", "dag") and not (
+        as_str(value_from.get("parameter")) or as_str(value_from.get("expression"))
+    ):
+        sink.add("AW5", where, f"{ref}.parameter or expression must be specified for {type_name} templates")
+
+
+def _check_global_name(item: Mapping[str, Any], where: str, ref: str, sink: Sink) -> None:
+    global_name = as_str(item.get("globalName"))
+    # A globalName that is itself a {{...}} reference is resolved at run time (isParameter).
+    if global_name and "{{" not in global_name and PARAM_NAME_RE.fullmatch(global_name) is None:
+        sink.add("AW5", f"{where}/globalName", f"{ref}.globalName: {_param_name_problems(global_name)[0]}")
