@@ -80,7 +80,7 @@ def check_document(
         return
     spec = as_map(doc.get("spec"))
     ref_target = _referenced_template(spec, workflow_templates, sink)
-    context = Spec.of(doc, ref_target, submitted=kind == "Workflow")
+    context = Spec.of(doc, ref_target, kind == "Workflow", workflow_templates)
     check_entrypoints(spec, context, sink)
     check_field_names(as_list(spec.get("templates")), "/spec/templates", sink, "AW2")
     check_arguments(spec.get("arguments"), "/spec/arguments", not context.submitted, sink)

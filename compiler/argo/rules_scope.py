@@ -57,9 +57,17 @@ class Spec:
     globals: frozenset[str]
     submitted: bool  # a Workflow (runs now) rather than a WorkflowTemplate checked on its own
     templates_known: bool  # False for a reference this checker cannot follow
+    # The namespace's WorkflowTemplates (among the checked documents): name -> its template names.
+    workflow_templates: Mapping[str, frozenset[str]]
 
     @classmethod
-    def of(cls, doc: Mapping[str, Any], ref: Mapping[str, Any] | None, submitted: bool) -> Spec:
+    def of(
+        cls,
+        doc: Mapping[str, Any],
+        ref: Mapping[str, Any] | None,
+        submitted: bool,
+        workflow_templates: Mapping[str, Mapping[str, Any]],
+    ) -> Spec:
         spec, ref_spec = as_map(doc.get("spec")), as_map(as_map(ref).get("spec"))
         own = list(maps(spec.get("templates")))
         templates = {as_str(t.get("name")): t for _, t in (own or list(maps(ref_spec.get("templates"))))}
@@ -77,6 +85,12 @@ class Spec:
             globals=frozenset(_globals(doc, ref_spec, templates)),
             submitted=submitted,
             templates_known=not isinstance(spec.get("workflowTemplateRef"), Mapping) or ref is not None,
+            workflow_templates={
+                name: frozenset(
+                    as_str(t.get("name")) for _, t in maps(as_map(wft.get("spec")).get("templates"))
+                )
+                for name, wft in workflow_templates.items()
+            },
         )
 
 
@@ -268,5 +282,15 @@ def check_template_ref(node: Mapping[str, Any], where: str, context: Spec, sink:
         for key, what in (("name", "resource name is required"), ("template", "template name is required")):
             if not as_str(ref.get(key)):
                 sink.add("AW4", f"{where}/templateRef", what)
+        target, template = as_str(ref.get("name")), as_str(ref.get("template"))
+        # The getter finds no WorkflowTemplate, or it has no such template: "template reference %s.%s not
+        # found". Cluster-scoped references point outside the namespace's documents and are not followed.
+        known = context.workflow_templates.get(target)
+        if (
+            ref.get("clusterScope") is not True
+            and "{{" not in target + template
+            and template not in (known or ())
+        ):
+            sink.add("AW4", f"{where}/templateRef", f"template reference {target}.{template} not found")
     elif name and name not in context.templates:
         sink.add("AW4", f"{where}/template", f"template name '{name}' undefined")

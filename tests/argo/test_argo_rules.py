@@ -44,6 +44,7 @@ REJECTED = [
     ("invalidWfNoImage", "TestInvalidWfNoImageField", "AW3",
      "templates.whalesay.container.image may not be empty"),
     ("dagUndefinedTemplate", "TestDAGUndefinedTemplate", "AW4", "undefined"),
+    ("undefinedTemplateRef", "TestUndefinedTemplateRef", "AW4", "not found"),
     ("invalidStepNames", "TestInvalidStepName", "AW6", "is invalid"),
     ("unresolvedInput", "TestUnresolved", "AW12", "failed to resolve"),
     ("unresolvedStepInput", "TestUnresolved", "AW12", "failed to resolve"),
@@ -123,6 +124,17 @@ def test_upstream_rejects(fixture: str, upstream: str, rule: str, fragment: str)
 @pytest.mark.parametrize(("fixture", "upstream"), ACCEPTED, ids=[c[0] for c in ACCEPTED])
 def test_upstream_accepts(fixture: str, upstream: str) -> None:
     assert check_documents([load(fixture)]) == [], upstream
+
+
+def test_template_ref_resolves_among_documents() -> None:
+    """TestNestedTemplateRef: with WorkflowTemplate template-ref-target created, the step's templateRef
+    resolves; TestWorkflowTemplate: the target alone (no entrypoint) is valid; without it, not found."""
+    target, run = load("templateRefTarget"), load("nestedTemplateRef")
+    assert check_documents([target]) == []
+    assert check_documents([target, run]) == []
+    assert found(check_documents([run]), "AW4", "template reference template-ref-target.A not found")
+    run["spec"]["templates"][0]["steps"][0][0]["templateRef"]["template"] = "B"
+    assert found(check_documents([target, run]), "AW4", "template reference template-ref-target.B not found")
 
 
 def test_volume_mount_collision_fixed_is_accepted() -> None:
