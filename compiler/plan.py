@@ -238,16 +238,15 @@ class _Planner:
         return ShardedJobRun(single.meta, job.name, job.service, run, n.PIPELINE_TASK_SHARD, job.source)
 
     def webhook_trigger(self, service: Service) -> WebhookTrigger:
-        webhook = service.spec.triggers.webhook
-        hmac = (webhook.hmac.secretName, webhook.hmac.secretKey) if webhook.hmac else None
+        auth = webhook_auth(service)
+        access = self.connections.access(service)
         params = tuple(
             Param(p.name, p.description, p.default if p.name == n.PARAM_REQUEST_ID else None)
             for p in self.task_params(service)
         )
         run_params: tuple[tuple[str, Value], ...] = tuple((p, TriggerParamRef(p)) for p in n.RUN_PARAMS)
-        chain = interceptors(
-            service.name, self.connections.names, self.defaults(service), self.connections.paths, hmac
-        )
+        paths = self.connections.paths((*access.data, *access.output))
+        chain = interceptors(service.name, access, self.defaults(service), paths, auth)
         return WebhookTrigger(
             trigger=Meta(
                 n.trigger_name(service.name),
@@ -331,6 +330,16 @@ class _Planner:
             ),
             source=source,
         )
+
+
+def webhook_auth(service: Service) -> tuple[str, tuple[str, str]]:
+    """(hmac | token | none, (Secret name, key)): by default an HMAC keyed by ``<service>-webhook``."""
+    webhook = service.spec.triggers.webhook
+    auth = webhook.effective_auth
+    given = webhook.hmac if auth == "hmac" else webhook.token
+    if given is not None:
+        return auth, (given.secretName, given.secretKey)
+    return auth, (n.webhook_secret_name(service.name), "secret" if auth == "hmac" else "token")
 
 
 def _namespace_errors(project: Project) -> list[Diagnostic]:

@@ -124,6 +124,7 @@ def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
             "bucket": "results",
             "credentialEnv": {"sasURL": "ODAHU_CRED_BLOBS__SAS_URL"},
             "name": "blobs",
+            "roles": ["data", "output"],
             "type": "azureblob",
         },
         {
@@ -135,6 +136,7 @@ def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
             },
             "name": "data",
             "region": "eu-west-1",
+            "roles": ["data", "output"],
             "type": "s3",
         },
         {
@@ -142,6 +144,7 @@ def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
             "bucket": "odahu-models",
             "credentialEnv": {},
             "name": "models",
+            "roles": ["model"],
             "type": "gcs",
         },
     ]
@@ -180,6 +183,7 @@ spec:
         "auth": "none",
         "credentialEnv": {},
         "name": "here",
+        "roles": ["data"],
         "root": "/srv/data",
         "type": "local",
     }
@@ -302,12 +306,14 @@ def test_webhooks(planned: Plan) -> None:
     assert cel.ref == "cel"
     assert cel.filter is not None
     assert "body.spec.inferenceServiceId == 'multiplier'" in cel.filter
-    assert "['blobs', 'data', 'models']" in cel.filter
+    # only the service's own connections and the one it allows (not the model's): compiler.access
+    assert "body.spec.dataSource.connection in ['blobs', 'data']" in cel.filter
+    assert "body.spec.outputDestination.connection in ['blobs', 'data']" in cel.filter
     assert "!has(body.spec.resources)" in cel.filter
     overlays = dict(cel.overlays)
     assert set(overlays) == {f"odahu.{k}" for k in ("request_id", "data_connection", "data_path",
                                                     "output_connection", "output_path")}  # fmt: skip
-    assert "{'blobs': 'batch', 'data': 'batch', 'models': 'registry'}" in overlays["odahu.data_path"]
+    assert "{'blobs': 'batch', 'data': 'batch'}" in overlays["odahu.data_path"]
     assert dict(trigger.run.params)["data-path"].__class__.__name__ == "TriggerParamRef"
     (hooks,) = planned.webhooks
     assert hooks.listener.name == "odahu-batch"
