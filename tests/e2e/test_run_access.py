@@ -20,11 +20,24 @@ from tests.e2e.test_run_support import (
     app_folder,
     expected_outputs,
     input_folder,
+    job,
     json_files,
+    local_store,
     odahu_run,
     s3_store,
+    service,
+    write_specs,
 )
-from tests.support.access_table import CASE_IDS, CASES, CONNECTIONS, MODEL_PATH, REQUEST_ID, Case, documents
+from tests.support.access_table import (
+    CASE_IDS,
+    CASES,
+    CONNECTIONS,
+    MODEL_PATH,
+    REQUEST_ID,
+    Case,
+    documents,
+    s3_connection,
+)
 from tests.support.servers import MotoS3Server
 
 pytestmark = pytest.mark.e2e
@@ -102,3 +115,16 @@ def _check(tmp_path: Path, s3_server: MotoS3Server, case: Case, *, plain: bool) 
     assert "_SUCCESS" in stores[connection].files(folder)
     rejected = [f for f in stores[connection].files(folder) if f.startswith("_rejected/")]
     assert [f for f in rejected if not f.endswith("/_report.json")] == []  # nobody's raw files
+
+
+def test_an_unrelated_connections_missing_secret_never_blocks_a_run(tmp_path: Path) -> None:
+    """Before, every Task configured every connection, so the Secret of a connection this run never
+    uses, missing here, failed it at configure-rclone."""
+    store = local_store(tmp_path / "store")
+    store.upload(input_folder(), "input")
+    store.upload(EXAMPLE / "model", "models/multiplier")
+    unrelated = Store("team-b", s3_connection("team-b"), "")
+    specs = write_specs(tmp_path / "specs", [store, unrelated], service(), [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))  # no Secret at all
+    assert result.code == 0, result.text
+    assert json_files(store.tree("output/req-1")) == expected_outputs()
