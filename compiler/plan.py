@@ -168,7 +168,11 @@ class _Planner:
             {
                 "user": asdict(user),
                 "model": model or (local.model_dump(mode="json") if local else None),
-                "connections": {c: self.connections.by_name[c].spec.model_dump(mode="json") for c in used},
+                # readOnly only guards what a run may name: it changes nothing a run does.
+                "connections": {
+                    c: self.connections.by_name[c].spec.model_dump(mode="json", exclude={"readOnly"})
+                    for c in used
+                },
                 "helpers": {
                     "images": settings.images.model_dump(mode="json"),
                     "resources": asdict(helper_resources(settings)),
