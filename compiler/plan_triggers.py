@@ -159,7 +159,10 @@ def token_filter(secret: tuple[str, str]) -> str:
 
 
 def auth_interceptors(auth: str, secret: tuple[str, str]) -> tuple[Interceptor, ...]:
-    """The interceptors that authenticate a call, before anything reads its body."""
+    """The interceptors that authenticate a call, before anything reads its body.
+
+    Both read the Secret in the core interceptors' pod, under their own ServiceAccount (tektoncd/triggers
+    config/200-clusterrole.yaml, tekton-triggers-core-interceptors), so the listener's needs no Secret."""
     if auth == "hmac":
         # tektoncd/triggers pkg/interceptors/github/github.go: with secretRef set, a call without a
         # valid X-Hub-Signature-256 (HMAC-SHA256 of the body) is refused; no eventTypes: any event.

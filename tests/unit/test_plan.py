@@ -19,6 +19,7 @@ from tests.unit.compile_fixtures import (
     CONNECTIONS,
     HEAD,
     JOBS,
+    MULTIPLIER,
     SAMPLE,
     project_from,
     sample_project,
@@ -451,3 +452,16 @@ def test_azure_short_form_takes_the_account_from_the_endpoint(
 
     assert azure_account_from_endpoint("azureblob", endpoint) == account
     assert azure_account_from_endpoint("s3", endpoint) is None
+
+
+def test_declaring_a_connection_read_only_reruns_no_job() -> None:
+    """readOnly guards what a run may name; it is not part of what a committed run does."""
+    read_only = CONNECTIONS.replace(
+        "  uri: gs://odahu-models/registry\n", "  uri: gs://odahu-models/registry\n  readOnly: true\n"
+    )
+    assert read_only != CONNECTIONS
+    names = [
+        [run.meta.name for run in plan(project_from(text), BUNDLE).jobs]
+        for text in ("---\n".join((c, MULTIPLIER, BAKED, JOBS)) for c in (CONNECTIONS, read_only))
+    ]
+    assert names[0] == names[1]
