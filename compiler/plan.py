@@ -242,7 +242,6 @@ class _Planner:
         return ShardedJobRun(single.meta, job.name, job.service, run, n.PIPELINE_TASK_SHARD, job.source)
 
     def webhook_trigger(self, service: Service) -> WebhookTrigger:
-        auth = webhook_auth(service)
         access = self.connections.access(service)
         params = tuple(
             Param(p.name, p.description, p.default if p.name == n.PARAM_REQUEST_ID else None)
@@ -250,7 +249,7 @@ class _Planner:
         )
         run_params: tuple[tuple[str, Value], ...] = tuple((p, TriggerParamRef(p)) for p in n.RUN_PARAMS)
         paths = self.connections.paths((*access.data, *access.output))
-        chain = interceptors(service.name, access, self.defaults(service), paths, auth)
+        chain = interceptors(service, access, self.defaults(service), paths)
         return WebhookTrigger(
             trigger=Meta(
                 n.trigger_name(service.name),
@@ -334,16 +333,6 @@ class _Planner:
             ),
             source=source,
         )
-
-
-def webhook_auth(service: Service) -> tuple[str, tuple[str, str]]:
-    """(hmac | token | none, (Secret name, key)): by default an HMAC keyed by ``<service>-webhook``."""
-    webhook = service.spec.triggers.webhook
-    auth = webhook.effective_auth
-    given = webhook.hmac if auth == "hmac" else webhook.token
-    if given is not None:
-        return auth, (given.secretName, given.secretKey)
-    return auth, (n.webhook_secret_name(service.name), "secret" if auth == "hmac" else "token")
 
 
 def _namespace_errors(project: Project) -> list[Diagnostic]:

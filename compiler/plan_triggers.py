@@ -16,6 +16,7 @@ from functools import lru_cache
 from compiler import naming as n
 from compiler.access import Access
 from compiler.plan_model import Interceptor, PolicyRule
+from compiler.project import Service
 
 # What a body may carry: a conservative character set, no "..", at most 256 characters.
 VALUE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
@@ -172,22 +173,31 @@ def auth_interceptors(auth: str, secret: tuple[str, str]) -> tuple[Interceptor, 
     return ()
 
 
+def webhook_auth(service: Service) -> tuple[str, tuple[str, str]]:
+    """(hmac | token | none, (Secret name, key)): by default an HMAC keyed by ``<service>-webhook``."""
+    webhook = service.spec.triggers.webhook
+    auth = webhook.effective_auth
+    given = webhook.hmac if auth == "hmac" else webhook.token
+    if given is not None:
+        return auth, (given.secretName, given.secretKey)
+    return auth, (n.webhook_secret_name(service.name), "secret" if auth == "hmac" else "token")
+
+
 def interceptors(
-    service: str,
+    service: Service,
     access: Access,
     defaults: dict[str, tuple[str, str] | None],
     connection_paths: tuple[tuple[str, str], ...],
-    auth: tuple[str, tuple[str, str]],
 ) -> tuple[Interceptor, ...]:
-    """``auth``: (hmac | token | none, (Secret name, key)); ``connection_paths``: those of ``access``."""
+    """The service's chain: authenticate, then filter and default; ``connection_paths``: of ``access``."""
     required = tuple(key for key in OVERRIDES if defaults[key] is None)
     check = Interceptor(
         "filter-and-default",
         "cel",
-        filter=cel_filter(service, access, required),
+        filter=cel_filter(service.name, access, required),
         overlays=cel_overlays(defaults, connection_paths),
     )
-    return (*auth_interceptors(*auth), check)
+    return (*auth_interceptors(*webhook_auth(service)), check)
 
 
 def binding_params() -> tuple[tuple[str, str], ...]:
