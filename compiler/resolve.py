@@ -14,7 +14,7 @@ from typing import TypeVar
 from compiler.diagnostics import Diagnostic, Location, did_you_mean
 from compiler.load import PathKey, RawDocument
 from compiler.project import Connection, EffectiveJob, Job, Project, Service
-from compiler.resolve_access import check_access
+from compiler.resolve_access import check_access, check_feedback
 from compiler.spec import (
     BatchSettingsSpec,
     ConnectionReference,
@@ -56,6 +56,8 @@ def resolve(documents: Sequence[Validated], *, for_cluster: bool = True) -> Reso
     if not any(d.is_error for d in diags):
         specs = {name: _spec(v, ConnectionSpec) for name, v in connections.items()}
         diags += check_access(services, jobs, specs, settings.feedback.sink)
+        first = next((d for d in documents if d.document.kind == "BatchSettings"), None)
+        diags += check_feedback(first, specs)
 
     if any(d.is_error for d in diags):
         return ResolveResult(None, tuple(diags))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from compiler.access import Access, service_access
+from compiler.access import Access, feedback_connection, service_access
 from compiler.diagnostics import Diagnostic
 from compiler.spec import (
+    BatchSettingsSpec,
     ConnectionReference,
     ConnectionSpec,
     InferenceJobSpec,
@@ -40,6 +41,26 @@ def check_access(
         if spec.inferenceServiceId in rules:
             diags += _job(item, spec, rules[spec.inferenceServiceId], connections)
     return diags
+
+
+def check_feedback(settings: Validated | None, connections: Mapping[str, ConnectionSpec]) -> list[Diagnostic]:
+    """Feedback records are writes: an ``rclone:`` sink on a readOnly connection is refused too."""
+    spec = settings.document.spec if settings is not None else None
+    if settings is None or not isinstance(spec, BatchSettingsSpec):
+        return []
+    name = feedback_connection(spec.feedback.sink)
+    if name is None or name not in connections or not connections[name].readOnly:
+        return []
+    path = ("spec", "feedback", "sink")
+    return [
+        Diagnostic(
+            "E307",
+            f"the feedback sink writes to Connection '{name}', which is readOnly",
+            settings.raw.locate(path),
+            hint="send feedback to another connection, or remove 'readOnly: true' from the connection",
+            field=".".join(path),
+        )
+    ]
 
 
 def _service(
