@@ -62,7 +62,7 @@ def check_spec(kind: str, spec: Any, raw: RawDocument) -> list[Diagnostic]:
                     field=".".join(path),
                 )
             )
-        return out
+        return out + _webhook_auth(spec, raw)
     if isinstance(spec, InferenceJobSpec):
         return _request_id(spec.requestId, raw) + _resources(spec.resources, raw)
     if isinstance(spec, BatchSettingsSpec):
@@ -133,6 +133,28 @@ def _feedback_sink(spec: BatchSettingsSpec, raw: RawDocument) -> list[Diagnostic
                 "spec.feedback.authSecret: only an http(s) sink takes an Authorization header",
                 key=True,
                 hint="remove authSecret, or use an http(s) sink",
+            )
+        )
+    return out
+
+
+def _webhook_auth(spec: InferenceServiceSpec, raw: RawDocument) -> list[Diagnostic]:
+    """A webhook's Secret fields must fit its one auth mode: a key of an unused mode is a mistake."""
+    webhook = spec.triggers.webhook
+    auth = webhook.effective_auth
+    out = []
+    for mode in ("hmac", "token"):
+        if getattr(webhook, mode) is None or mode == auth:
+            continue
+        path = ("spec", "triggers", "webhook", mode)
+        out.append(
+            Diagnostic(
+                "E208",
+                f"spec.triggers.webhook.{mode} is set, but the webhook's auth is {auth}",
+                raw.locate(path, key=True),
+                hint=f"use exactly one of: 'auth: hmac' with hmac, 'auth: token' with token, 'auth: none' "
+                f"with neither; remove {mode} or set 'auth: {mode}'",
+                field=".".join(path),
             )
         )
     return out

@@ -234,6 +234,11 @@ def overlay_key(param: str) -> str:
     return f"{OVERLAY_PREFIX}.{OVERLAY_KEYS[param]}"
 
 
+def webhook_secret_name(service: str) -> str:
+    """The Secret that authenticates a service's webhook calls unless the spec names another."""
+    return f"{service}-webhook"
+
+
 def shard_count_overlay_key() -> str:
     """The CEL overlay key of a sharded service's shard count (its Trigger binds it itself)."""
     return f"{OVERLAY_PREFIX}.{PARAM_SHARD_COUNT.replace('-', '_')}"

@@ -17,9 +17,11 @@ from compiler.validate import validate
 
 
 def analyse(
-    paths: Iterable[str | Path], *, for_cluster: bool
+    paths: Iterable[str | Path], *, for_cluster: bool, calls: frozenset[str] = frozenset()
 ) -> tuple[Project | None, list[Diagnostic], dict[str, str]]:
     """load -> validate -> resolve, stopping after the first stage that reports errors.
+
+    ``calls``: jobs that stand for webhook calls (see ``resolve``).
 
     Returns the project (None on errors), the diagnostics sorted by file and line, and each
     file's text for rendering them.
@@ -33,7 +35,7 @@ def analyse(
     diags.extend(validated.diagnostics)
     if has_errors(diags):
         return None, sort_diagnostics(diags), sources
-    resolved = resolve(validated.documents, for_cluster=for_cluster)
+    resolved = resolve(validated.documents, for_cluster=for_cluster, calls=calls)
     diags.extend(resolved.diagnostics)
     return resolved.project, sort_diagnostics(diags), sources
 
@@ -53,14 +55,18 @@ class CompileResult:
 
 
 def generate_documents(
-    paths: Iterable[str | Path], *, for_cluster: bool, bundle: RuntimeBundle | None = None
+    paths: Iterable[str | Path],
+    *,
+    for_cluster: bool,
+    bundle: RuntimeBundle | None = None,
+    calls: frozenset[str] = frozenset(),
 ) -> CompileResult:
     """Every output document of the specs under ``paths``, without writing anything.
 
     ``bundle``: the step programs to ship (default: the installed ``compiler/runtime``).
     """
     with paused_gc():
-        project, diags, sources = analyse(paths, for_cluster=for_cluster)
+        project, diags, sources = analyse(paths, for_cluster=for_cluster, calls=calls)
         if project is None or has_errors(diags):
             return CompileResult(diags, sources)
         generated = generate(project, bundle)

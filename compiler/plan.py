@@ -180,7 +180,11 @@ class _Planner:
             {
                 "user": asdict(user),
                 "model": model or (local.model_dump(mode="json") if local else None),
-                "connections": {c: self.connections.by_name[c].spec.model_dump(mode="json") for c in used},
+                # readOnly only guards what a run may name: it changes nothing a run does.
+                "connections": {
+                    c: self.connections.by_name[c].spec.model_dump(mode="json", exclude={"readOnly"})
+                    for c in used
+                },
                 "helpers": {
                     "images": settings.images.model_dump(mode="json"),
                     "resources": asdict(helper_resources(settings)),
@@ -250,16 +254,14 @@ class _Planner:
         return ShardedJobRun(single.meta, job.name, job.service, run, n.PIPELINE_TASK_SHARD, job.source)
 
     def webhook_trigger(self, service: Service) -> WebhookTrigger:
-        webhook = service.spec.triggers.webhook
-        hmac = (webhook.hmac.secretName, webhook.hmac.secretKey) if webhook.hmac else None
+        access = self.connections.access(service)
         params = tuple(
             Param(p.name, p.description, p.default if p.name == n.PARAM_REQUEST_ID else None)
             for p in self.task_params(service)
         )
         run_params: tuple[tuple[str, Value], ...] = tuple((p, TriggerParamRef(p)) for p in n.RUN_PARAMS)
-        chain = interceptors(
-            service.name, self.connections.names, self.defaults(service), self.connections.paths, hmac
-        )
+        paths = self.connections.paths((*access.data, *access.output))
+        chain = interceptors(service, access, self.defaults(service), paths)
         return WebhookTrigger(
             trigger=Meta(
                 n.trigger_name(service.name),

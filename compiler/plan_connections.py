@@ -1,9 +1,10 @@
 """Connections as the run sees them: parsed URIs, rclone descriptors and credential env vars.
 
-configure-rclone receives every connection of the project as one JSON env value
-(``ODAHU_CONNECTIONS``), so a run may name any of them, and each credential field as its own env
-var filled from a Secret key. Credentials therefore reach rclone only through ``secretKeyRef``
-(or the pod's workload identity); no credential value is ever part of the output.
+configure-rclone receives the connections its service may use (``access``), each with the roles it
+may serve, as one JSON env value (``ODAHU_CONNECTIONS``), and each of their credential fields as its
+own env var filled from a Secret key: a pod never holds the keys of another service's connections.
+Credentials reach rclone only through ``secretKeyRef`` (or the pod's workload identity); no
+credential value is ever part of the output.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 
 from compiler import naming
+from compiler.access import Access, service_access
 from compiler.plan_model import EnvVar, SecretKeyRef
-from compiler.project import Connection, Project
+from compiler.project import Connection, EffectiveJob, Project, Service
 from compiler.spec import ConnectionReference, credential_keys
 from compiler.units import AZURE_HOST, parse_storage_uri
 
@@ -89,7 +90,7 @@ def gcs_region_project(region: str | None, project: str | None) -> tuple[str | N
     return None, region
 
 
-def descriptor(connection: Connection) -> dict[str, object]:
+def descriptor(connection: Connection, roles: tuple[str, ...] = ()) -> dict[str, object]:
     """What configure-rclone needs to write the connection's two rclone remotes; unset keys left out."""
     spec = connection.spec
     store = parse_uri(spec.type, spec.uri)
@@ -110,20 +111,21 @@ def descriptor(connection: Connection) -> dict[str, object]:
         "credentialEnv": {
             f: naming.credential_env(connection.name, f) for f, _ in credential_fields(connection)
         },
+        "roles": list(roles) or None,
     }
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def connections_env(connections: Iterable[Connection]) -> tuple[EnvVar, ...]:
+def connections_env(connections: Iterable[Connection], access: Access | None = None) -> tuple[EnvVar, ...]:
     """``ODAHU_CONNECTIONS`` plus one optional secretKeyRef env var per credential field.
 
     Optional, so that the missing Secret of a connection this run does not use never blocks the
-    pod; configure-rclone fails clearly when a connection it needs has empty credentials.
+    pod (configure-rclone configures only the connections of the run); it fails clearly when a
+    connection it needs has empty credentials.
     """
     connections = tuple(connections)
-    blob = json.dumps(
-        [descriptor(c) for c in connections], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    listed = [descriptor(c, access.roles(c.name) if access else ()) for c in connections]
+    blob = json.dumps(listed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     env = [EnvVar("ODAHU_CONNECTIONS", blob)]
     for connection in connections:
         creds = connection.spec.credentials
@@ -147,18 +149,28 @@ class Connections:
         self.by_name = {c.name: c for c in project.connections}
         self._own = {c.name: parse_uri(c.spec.type, c.spec.uri).path for c in project.connections}
 
-    @cached_property
-    def env(self) -> tuple[EnvVar, ...]:
-        return connections_env(self.all)
+        self._specs = {c.name: c.spec for c in project.connections}
+        self._sink = project.settings.feedback.sink
+        self._jobs: dict[str, list[EffectiveJob]] = {}
+        for job in project.jobs:
+            self._jobs.setdefault(job.service, []).append(job.effective)
+        self._access: dict[str, Access] = {}
 
-    @cached_property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self._own)
+    def access(self, service: Service) -> Access:
+        """What the service's runs may read, write and fetch (the rule of ``compiler.access``)."""
+        if service.name not in self._access:
+            jobs = self._jobs.get(service.name, ())
+            self._access[service.name] = service_access(service.spec, self._specs, self._sink, jobs)
+        return self._access[service.name]
 
-    @cached_property
-    def paths(self) -> tuple[tuple[str, str], ...]:
-        """Every connection's own path: what a webhook body that names only a connection reads."""
-        return tuple(self._own.items())
+    def env(self, service: Service) -> tuple[EnvVar, ...]:
+        """configure-rclone's env in the service's Task: its own connections, and only those."""
+        access = self.access(service)
+        return connections_env((self.by_name[c] for c in access.connections), access)
+
+    def paths(self, names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        """The named connections' own paths: what a webhook body that names only a connection reads."""
+        return tuple((name, self._own[name]) for name in sorted(set(names)))
 
     def location(self, ref: ConnectionReference) -> tuple[str, str]:
         """(connection, path inside it): the reference's path overrides the connection's (ODAHU).

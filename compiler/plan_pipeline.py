@@ -112,8 +112,8 @@ class _InlineSteps:
             name, "shard.py", (name, *args, *rclone), (replace(self.config, read_only=True),)
         )
 
-    def all(self, last: Step) -> tuple[Step, ...]:
-        return sized((self.steps.configure_rclone(), self.fetch_rclone(), last), self.settings)
+    def all(self, last: Step, data: bool = True) -> tuple[Step, ...]:
+        return sized((self.steps.configure_rclone(data), self.fetch_rclone(), last), self.settings)
 
 
 def sharded_run(
@@ -188,7 +188,7 @@ def sharded_run(
         run_after=(n.PIPELINE_TASK_SHARD,),
         declared=_declare(*merge_params),
         volumes=volumes,
-        steps=inline.all(merge_step),
+        steps=inline.all(merge_step, data=False),  # the merge task is given no data connection
     )
     params = (*task_params, Param(n.PARAM_SHARD_COUNT, SHARD_COUNT_DOC, str(service.spec.parallelism)))
     return ShardedRunPlan(

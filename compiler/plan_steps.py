@@ -210,13 +210,20 @@ class _Steps:
         # The programs fall back to the run's uid when the request id is empty (webhook runs).
         return (EnvVar("ODAHU_RUN_UID", RunUidRef()),)
 
-    def configure_rclone(self) -> Step:
+    def configure_rclone(self, data: bool = True) -> Step:
+        """Step 1: configures the run's own connections, refusing a data or output connection the
+        service does not allow before anything touches storage; ``data``: the run reads input."""
+        checked: tuple[tuple[str, str], ...] = ((n.PARAM_DATA_CONNECTION, "--data-connection"),)
+        checked = (checked if data else ()) + ((n.PARAM_OUTPUT_CONNECTION, "--output-connection"),)
+        args: tuple[Value, ...] = ("--config", RCLONE_CONF)
+        for param, flag in checked:
+            args += (flag, ParamRef(param))
         return self.helper(
             n.STEP_CONFIGURE_RCLONE,
             "configure_rclone.py",
-            ("--config", RCLONE_CONF),
+            args,
             (_mount(n.VOLUME_CONFIG, ro=False),),
-            self.connections.env,
+            self.connections.env(self.service),
         )
 
     def sync_data(self) -> Step:

@@ -1,10 +1,12 @@
 """The webhook: ODAHU's ``POST /api/v1/batch/job`` body, accepted by a Tekton EventListener.
 
 Per namespace one EventListener picks up every service's Trigger by label, so adding a service
-never changes the listener. Each Trigger verifies the body's HMAC when the spec asks for it, then
-a CEL filter accepts only bodies for its service whose overrides are plain, conservative strings
-naming the project's connections (resources and node selectors cannot be overridden over the
-webhook), and CEL overlays fill what the body omits with the service's defaults.
+never changes the listener. Each Trigger first authenticates the call (``auth``: an HMAC of the
+body through Triggers' github interceptor, or a shared token compared by Triggers' CEL
+``compareSecret``; only an explicit ``auth: none`` skips it), then a CEL filter accepts only bodies
+for its service whose overrides are plain, conservative strings naming connections the service may
+read from and write to (``compiler.access``; resources and node selectors cannot be overridden over
+the webhook), and CEL overlays fill what the body omits with the service's defaults.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from functools import lru_cache
 
 from compiler import naming as n
 from compiler import odahu
+from compiler.access import Access
 from compiler.plan_model import Interceptor, PolicyRule
+from compiler.project import Service
 from compiler.spec import InferenceJobSpec
 
 # What a body may carry: a conservative character set, no "..", at most 256 characters.
@@ -23,6 +27,8 @@ PARENT_PATTERN = "(^|/)[.][.](/|$)"
 VALUE_MAX = n.REQUEST_ID_MAX
 OVERRIDES = ("dataSource", "outputDestination")
 FORBIDDEN = ("resources", "nodeSelector")
+# The header Tekton Triggers' own compareSecret examples read (pkg/interceptors/cel/triggers.go).
+TOKEN_HEADER = "X-Secret-Token"
 
 # Tekton Triggers' documented EventListener permissions, cut to what this listener uses:
 # read its own trigger objects and config, create TaskRuns, report events.
@@ -96,7 +102,7 @@ def _cel_list(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(cel_string(i) for i in items) + "]"
 
 
-def cel_filter(service: str, connections: tuple[str, ...], required: tuple[str, ...]) -> str:
+def cel_filter(service: str, access: Access, required: tuple[str, ...]) -> str:
     """True only for this service's bodies whose overrides are safe to pass to a run.
 
     ``required``: overrides the body must carry because the service has no default for them.
@@ -113,16 +119,27 @@ def cel_filter(service: str, connections: tuple[str, ...], required: tuple[str, 
         # Conditionals, not && / ||: a macro on a null (ODAHU's "dataSource": null) must not be evaluated.
         checks = (
             f"type({ref}) == map ? {ref}.all(k, k in ['connection', 'path'] || type({ref}[k]) == null_type)"
-            f" && (!{present(f'{ref}.connection')} || (type({ref}.connection) == string"
-            f" && {ref}.connection in {_cel_list(connections)}))"
+            f" && (!{present(f'{ref}.connection')} || type({ref}.connection) == string)"
             f" && (!{present(f'{ref}.path')} || ({_plain(f'{ref}.path')})) : false"
         )
         if key in required:
             lines.append(f"{present(ref)} ? ({checks}) && {present(f'{ref}.connection')} : false")
         else:
             lines.append(f"{present(ref)} ? ({checks}) : true")
+    lines += connection_clauses(access)
     lines += [f"!{present(f'{spec}.{key}')}" for key in FORBIDDEN]
     return "\n&& ".join(f"({line})" for line in lines)
+
+
+def connection_clauses(access: Access) -> list[str]:
+    """A named data connection is one the service may read, an output one it may write (``access``)."""
+    out = []
+    for key, allowed in (("dataSource", access.data), ("outputDestination", access.output)):
+        ref = f"body.spec.{key}"
+        # Conditionals, not || : ODAHU's "dataSource": null must not be looked into (see cel_filter).
+        named = f"{present(f'{ref}.connection')} ? {ref}.connection in {_cel_list(allowed)} : true"
+        out.append(f"{present(ref)} ? ({named}) : true")
+    return out
 
 
 def _given(key: str, field: str) -> str:
@@ -169,26 +186,54 @@ def cel_overlays(
     return tuple(overlays)
 
 
+def token_filter(secret: tuple[str, str]) -> str:
+    """Triggers' ``<string>.compareSecret(<key>, <secret name>)``: a constant-time comparison with the
+    Secret's key in the EventListener's namespace (tektoncd/triggers pkg/interceptors/cel/triggers.go,
+    makeCompareSecret); a missing Secret is an error, so the call is refused."""
+    name, key = secret
+    header = f"header.canonical({cel_string(TOKEN_HEADER)})"
+    return f"{header}.compareSecret({cel_string(key)}, {cel_string(name)})"
+
+
+def auth_interceptors(auth: str, secret: tuple[str, str]) -> tuple[Interceptor, ...]:
+    """The interceptors that authenticate a call, before anything reads its body.
+
+    Both read the Secret in the core interceptors' pod, under their own ServiceAccount (tektoncd/triggers
+    config/200-clusterrole.yaml, tekton-triggers-core-interceptors), so the listener's needs no Secret."""
+    if auth == "hmac":
+        # tektoncd/triggers pkg/interceptors/github/github.go: with secretRef set, a call without a
+        # valid X-Hub-Signature-256 (HMAC-SHA256 of the body) is refused; no eventTypes: any event.
+        return (Interceptor("verify-signature", "github", secret_name=secret[0], secret_key=secret[1]),)
+    if auth == "token":
+        return (Interceptor("verify-token", "cel", filter=token_filter(secret)),)
+    return ()
+
+
+def webhook_auth(service: Service) -> tuple[str, tuple[str, str]]:
+    """(hmac | token | none, (Secret name, key)): by default an HMAC keyed by ``<service>-webhook``."""
+    webhook = service.spec.triggers.webhook
+    auth = webhook.effective_auth
+    given = webhook.hmac if auth == "hmac" else webhook.token
+    if given is not None:
+        return auth, (given.secretName, given.secretKey)
+    return auth, (n.webhook_secret_name(service.name), "secret" if auth == "hmac" else "token")
+
+
 def interceptors(
-    service: str,
-    connections: tuple[str, ...],
+    service: Service,
+    access: Access,
     defaults: dict[str, tuple[str, str] | None],
     connection_paths: tuple[tuple[str, str], ...],
-    hmac: tuple[str, str] | None,
 ) -> tuple[Interceptor, ...]:
-    chain = []
-    if hmac is not None:
-        chain.append(Interceptor("verify-signature", "github", secret_name=hmac[0], secret_key=hmac[1]))
+    """The service's chain: authenticate, then filter and default; ``connection_paths``: of ``access``."""
     required = tuple(key for key in OVERRIDES if defaults[key] is None)
-    chain.append(
-        Interceptor(
-            "filter-and-default",
-            "cel",
-            filter=cel_filter(service, connections, required),
-            overlays=cel_overlays(defaults, connection_paths),
-        )
+    check = Interceptor(
+        "filter-and-default",
+        "cel",
+        filter=cel_filter(service.name, access, required),
+        overlays=cel_overlays(defaults, connection_paths),
     )
-    return tuple(chain)
+    return (*auth_interceptors(*webhook_auth(service)), check)
 
 
 def binding_params() -> tuple[tuple[str, str], ...]:

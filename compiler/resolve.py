@@ -14,6 +14,7 @@ from typing import TypeVar
 from compiler.diagnostics import Diagnostic, Location, did_you_mean
 from compiler.load import PathKey, RawDocument
 from compiler.project import Connection, EffectiveJob, Job, Project, Service
+from compiler.resolve_access import check_access, check_feedback
 from compiler.spec import (
     BatchSettingsSpec,
     ConnectionReference,
@@ -33,7 +34,11 @@ class ResolveResult:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def resolve(documents: Sequence[Validated], *, for_cluster: bool = True) -> ResolveResult:
+def resolve(
+    documents: Sequence[Validated], *, for_cluster: bool = True, calls: frozenset[str] = frozenset()
+) -> ResolveResult:
+    """``calls``: the jobs that stand for webhook calls (``run --webhook-body``), held to what a call may
+    name rather than to what a committed job may."""
     diags: list[Diagnostic] = []
     table = _symbols(documents, diags)
     settings = _settings(documents, diags)
@@ -52,6 +57,11 @@ def resolve(documents: Sequence[Validated], *, for_cluster: bool = True) -> Reso
         job = _job(name, item, services, connections, settings, diags)
         if job is not None:
             resolved_jobs.append(job)
+    if not any(d.is_error for d in diags):
+        specs = {name: _spec(v, ConnectionSpec) for name, v in connections.items()}
+        diags += check_access(services, jobs, specs, settings.feedback.sink, calls)
+        first = next((d for d in documents if d.document.kind == "BatchSettings"), None)
+        diags += check_feedback(first, specs)
 
     if any(d.is_error for d in diags):
         return ResolveResult(None, tuple(diags))
@@ -177,6 +187,9 @@ def _check_service(item: Validated, connections: dict[str, Validated], diags: li
         path = ("spec", "modelRegistry", "remote", "modelConnection")
         _check_ref(item, path, remote.modelConnection, connections, "Connection", diags)
     _check_io(item, spec.dataSource, spec.outputDestination, connections, diags)
+    for i, name in enumerate(spec.triggers.webhook.allowedConnections):
+        listed: PathKey = ("spec", "triggers", "webhook", "allowedConnections", i)
+        _check_ref(item, listed, name, connections, "Connection", diags)
 
 
 def _check_io(

@@ -133,6 +133,8 @@ class ConnectionSpec(SpecModel):
     """A link to the storage's web console (ODAHU's field; informational)."""
     credentials: Credentials | None = None
     """How the run authenticates; omitted means the pod's ambient identity."""
+    readOnly: bool = False
+    """Never an output: no service or job may write to it, whatever it allows."""
 
 
 # --- InferenceService / InferenceJob ----------------------------------------------------------
@@ -203,15 +205,32 @@ class ResourceRequirements(SpecModel):
 
 
 class HmacSecret(SpecModel):
-    """GitHub-style HMAC check of the webhook body (``X-Hub-Signature-256``)."""
+    """A key of a Kubernetes Secret in the EventListener's namespace that authenticates webhook calls."""
 
     secretName: K8sName
     secretKey: NonEmpty = "secret"
 
 
+WebhookAuth = Literal["hmac", "token", "none"]
+
+
 class Webhook(SpecModel):
     enabled: bool = True
+    auth: WebhookAuth | None = None
+    """Who may call: hmac (the default; X-Hub-Signature-256 of the body, Tekton Triggers' github
+    interceptor), token (header X-Secret-Token, compared with the CEL compareSecret function) or none
+    (anyone who reaches the EventListener; a warning)."""
     hmac: HmacSecret | None = None
+    """The HMAC key; default: Secret <service>-webhook, key secret."""
+    token: HmacSecret | None = None
+    """The shared token (auth: token, implied when set); default: Secret <service>-webhook, key token."""
+    allowedConnections: list[NonEmpty] = Field(default_factory=list)
+    """Connections a run may read from or write to besides the service's own dataSource (read) and
+    outputDestination (write); a readOnly connection is only ever read. Binds committed jobs too."""
+
+    @property
+    def effective_auth(self) -> WebhookAuth:
+        return self.auth or ("token" if self.token is not None else "hmac")
 
 
 class Triggers(SpecModel):

@@ -99,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
         job = args.job
     binds = [Bind.parse(b) for b in args.bind]
     secrets = SecretStore.from_sources(args.secrets_file, args.secret)
-    result = generate_documents(paths, for_cluster=False)
+    calls = frozenset([job]) if args.webhook_body is not None else frozenset()
+    result = generate_documents(paths, for_cluster=False, calls=calls)
     if result.diagnostics:
         sys.stderr.write(render_text(result.diagnostics, result.sources))
     if result.generated is None or not result.generated.ok:

@@ -1,12 +1,18 @@
 """configure-rclone: write the rclone config of a run from ODAHU_CONNECTIONS and secret env vars.
 
-Usage: configure_rclone.py --config PATH
+Usage: configure_rclone.py --config PATH [--data-connection NAME] [--output-connection NAME]
 
 ``ODAHU_CONNECTIONS`` is a JSON list of connections (name, type s3|gcs|azureblob|local, bucket, root, region,
-endpoint, pathStyle, project, account, auth secret|workloadIdentity|anonymous|none, credentialEnv). Each
-connection becomes two remotes: ``[<name>-store]``, the backend, and ``[<name>]``, an alias of
+endpoint, pathStyle, project, account, auth secret|workloadIdentity|anonymous|none, credentialEnv, roles).
+Each connection becomes two remotes: ``[<name>-store]``, the backend, and ``[<name>]``, an alias of
 ``<name>-store:<bucket>`` (local: of its root), so every location is ``<name>:<path in bucket>``.
 Credentials are read from the env vars named in credentialEnv and never printed.
+
+With ``--data-connection`` / ``--output-connection`` (the run's params), the run's connections are
+checked first: the data connection must have the role ``data`` and the output one ``output``, else the
+run stops here, before anything touches storage. Then only the connections the run uses are configured
+(those two, and those with the role ``model`` or ``feedback``), so the empty credentials of a
+connection the run does not use never stop it.
 """
 
 from __future__ import annotations
@@ -191,12 +197,38 @@ def render(conns: List[Dict[str, Any]], config_dir: str) -> Tuple[str, List[str]
     return "\n".join(blocks), lines
 
 
+def select(conns: List[Dict[str, Any]], data: Optional[str], output: Optional[str]) -> List[Dict[str, Any]]:
+    """The connections of this run, after checking that it may use them for what it asks."""
+    if data is None and output is None:
+        return conns
+    by_name = {conn["name"]: conn for conn in conns}
+    wanted = set()
+    for name, role, verb in ((data, "data", "read input from"), (output, "output", "write output to")):
+        if name is None:
+            continue
+        allowed = [c["name"] for c in conns if role in (c.get("roles") or [])]
+        if name not in allowed:
+            raise common.Fail(
+                f"this service may not {verb} connection {name!r}; it may use: {', '.join(allowed) or 'none'}"
+                " (InferenceService spec.triggers.webhook.allowedConnections; a readOnly connection is never"
+                " an output)"
+            )
+        wanted.add(name)
+    fixed = [c["name"] for c in conns if {"model", "feedback"} & set(c.get("roles") or [])]
+    return [by_name[name] for name in by_name if name in wanted or name in fixed]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True, help="rclone config file to write (mode 0600)")
+    parser.add_argument("--data-connection", help="the run's data connection: it must have the role data")
+    parser.add_argument(
+        "--output-connection", help="the run's output connection: it must have the role output"
+    )
     args = parser.parse_args(argv)
     config_dir = os.path.dirname(os.path.abspath(args.config))
-    text, lines = render(_load_connections(), config_dir)
+    conns = select(_load_connections(), args.data_connection, args.output_connection)
+    text, lines = render(conns, config_dir)
     _write_private(args.config, text)
     for line in lines:
         common.log(PROG, line)

@@ -37,7 +37,7 @@ def test_no_template_asks_for_the_old_escape(documents: list[dict[str, Any]]) ->
 
 def _readme_bodies() -> list[dict[str, Any]]:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    return [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", readme, re.S)]
+    return [json.loads(body) for body in re.findall(r"(?:-d |BODY=)'(\{.*?\})'", readme, re.S)]
 
 
 def test_every_readme_body_is_accepted_by_its_trigger(trees: dict[str, list[dict[str, Any]]]) -> None:

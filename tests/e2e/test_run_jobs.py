@@ -38,7 +38,8 @@ def test_baked_model_and_job_overrides(tmp_path: Path, s3_server: MotoS3Server) 
         dataSource={"connection": "data", "path": "other-input"},
         outputDestination={"connection": "results", "path": "scored"},
     )
-    specs = write_specs(tmp_path / "specs", [data, results], service(model=BAKED), [overridden])
+    svc = service(model=BAKED, allowed=["results"])
+    specs = write_specs(tmp_path / "specs", [data, results], svc, [overridden])
     result = odahu_run(tmp_path, specs, app=baked_app(tmp_path), secrets=data.secrets)
     assert result.code == 0, result.text
     assert "sync-model" not in result.statuses()

@@ -139,7 +139,9 @@ def service(
     data: tuple[str, str] = ("data", "input"),
     output: tuple[str, str] = ("data", "output"),
     args: Sequence[str] = ("/opt/app/predictor.py",),
+    allowed: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """``allowed``: connections its runs may use besides its own (compiler/access.py)."""
     return doc(
         "InferenceService",
         SERVICE,
@@ -152,6 +154,7 @@ def service(
             "dataSource": {"connection": data[0], "path": data[1]},
             "outputDestination": {"connection": output[0], "path": output[1]},
             "timeout": "10m",
+            **({"triggers": {"webhook": {"allowedConnections": list(allowed)}}} if allowed else {}),
         },
     )
 

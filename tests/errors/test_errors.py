@@ -26,7 +26,9 @@ UPDATE = os.environ.get("ODAHU_UPDATE_ERRORS") == "1"
 def rendered(case: Path) -> str:
     listing = case / "paths.txt"
     names = listing.read_text(encoding="utf-8").split() if listing.exists() else ["input"]
-    _, diags, sources = analyse([str(case / name) for name in names], for_cluster=True)
+    calls = case / "calls.txt"
+    jobs = frozenset(calls.read_text(encoding="utf-8").split()) if calls.exists() else frozenset()
+    _, diags, sources = analyse([str(case / name) for name in names], for_cluster=True, calls=jobs)
     return render_text(diags, sources).replace(f"{case}/", "")
 
 
@@ -54,7 +56,7 @@ def test_every_documented_code_has_a_case_and_every_emitted_code_is_documented()
         for name in CASES
         for code in re.findall(r"\[([EW]\d{3})\]", (HERE / name / "expected.txt").read_text())
     }
-    front_end = ("load", "validate", "resolve", "checks", "translate")
+    front_end = ("load", "validate", "resolve", "resolve_access", "checks", "translate")
     emitted = {
         code
         for module in front_end

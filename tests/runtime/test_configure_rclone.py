@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import clean_env, rclone_binary, run_program
 
 SECRET = "s3cr3t-VALUE-never-printed"
@@ -151,3 +153,93 @@ def test_rclone_uses_the_local_connection(tmp_path: Path) -> None:
         capture_output=True, text=True, env=clean_env(), check=True,
     )  # fmt: skip
     assert [entry["Name"] for entry in json.loads(listing.stdout)] == ["a.json"]
+
+
+# --- the Task's step, as compiled: the connection rule of compiler/access.py ----------------------
+
+
+def _compiled_step(tmp_path: Path) -> dict[str, Any]:
+    """configure-rclone of the table project's Task (tests/support/access_table.py)."""
+    from compiler.pipeline import generate_documents
+    from tests.support.access_table import SERVICE, documents
+
+    specs = tmp_path / "specs.yaml"
+    specs.write_text("---\n".join(json.dumps(d) + "\n" for d in documents()))
+    result = generate_documents([specs], for_cluster=False)
+    assert result.generated is not None, result.diagnostics
+    (task,) = [
+        o for o in result.generated.objects if o.get("kind") == "Task" and o["metadata"]["name"] == SERVICE
+    ]
+    steps: list[dict[str, Any]] = task["spec"]["steps"]
+    (step,) = [s for s in steps if s["name"] == "configure-rclone"]
+    return step
+
+
+def _run_step(tmp_path: Path, step: dict[str, Any], params: dict[str, str], secrets: dict[str, str]) -> Any:
+    """The step with its params substituted; ``secrets``: Secret name -> value of each of its keys
+    (a Secret left out is missing: its optional refs leave the env var unset, as Kubernetes does)."""
+    args = [a.replace("$(params.", "").rstrip(")") if a.startswith("$(params.") else a for a in step["args"]]
+    args = [params.get(a, a) for a in args]
+    env = {}
+    for var in step["env"]:
+        ref = var.get("valueFrom", {}).get("secretKeyRef")
+        if ref is None:
+            env[var["name"]] = var["value"]
+        elif ref["name"] in secrets:
+            env[var["name"]] = secrets[ref["name"]]
+    config = tmp_path / "conf" / "rclone.conf"
+    args[args.index("--config") + 1] = str(config)
+    return run_program("configure_rclone", args, env=env), config
+
+
+def _table() -> list[Any]:
+    from tests.support.access_table import CASE_IDS, CASES
+
+    return [pytest.param(case, id=name) for case, name in zip(CASES, CASE_IDS, strict=True)]
+
+
+@pytest.mark.parametrize("case", _table())
+def test_the_task_refuses_a_connection_its_service_does_not_allow(tmp_path: Path, case: Any) -> None:
+    step = _compiled_step(tmp_path)
+    data, output = case.location("dataSource")[0], case.location("outputDestination")[0]
+    secrets = {f"{name}-creds": SECRET for name in ("data", "extra", "models", "other", "results", "shared")}
+    result, config = _run_step(
+        tmp_path, step, {"data-connection": data, "output-connection": output}, secrets
+    )
+    assert SECRET not in result.stdout + result.stderr
+    if case.allowed:
+        assert result.returncode == 0, result.stderr
+        assert set(_sections(config)) == {f"{c}{s}" for c in {data, output, "models"} for s in ("", "-store")}
+    else:
+        assert result.returncode == 1
+        assert "may not" in result.stderr
+        assert not config.exists()  # stopped before writing anything, long before storage
+
+
+def test_the_task_holds_only_its_services_connections_and_unused_secrets_never_block(tmp_path: Path) -> None:
+    step = _compiled_step(tmp_path)
+    refs = {v["valueFrom"]["secretKeyRef"]["name"] for v in step["env"] if "valueFrom" in v}
+    # never 'other-creds': the project's other team's connection
+    assert refs == {"data-creds", "extra-creds", "models-creds", "results-creds", "shared-creds"}
+    only_used = {"data-creds": SECRET, "results-creds": SECRET, "models-creds": SECRET}
+    params = {"data-connection": "data", "output-connection": "results"}
+    result, config = _run_step(tmp_path, step, params, only_used)
+    assert result.returncode == 0, result.stderr
+    assert set(_sections(config)) == {
+        "data",
+        "data-store",
+        "models",
+        "models-store",
+        "results",
+        "results-store",
+    }
+
+
+def test_without_the_runs_connections_every_listed_connection_is_configured(tmp_path: Path) -> None:
+    conns: list[dict[str, Any]] = [
+        {"name": "a", "type": "local", "root": "/a", "auth": "none", "roles": ["data"]},
+        {"name": "b", "type": "local", "root": "/b", "auth": "none"},
+    ]
+    code, _, err, config = _configure(tmp_path, conns, {})
+    assert code == 0, err
+    assert set(_sections(config)) == {"a", "a-store", "b", "b-store"}

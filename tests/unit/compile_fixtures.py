@@ -65,6 +65,7 @@ spec:
   triggers:
     webhook:
       hmac: {{secretName: webhook-hmac, secretKey: token}}
+      allowedConnections: [blobs]
 """
 
 BAKED = f"""\
@@ -77,7 +78,7 @@ spec:
   modelRegistry:
     local: {{modelPath: /opt/model, meta: {{name: baked, version: "2"}}}}
   dataSource: {{connection: data, path: batch/input}}
-  triggers: {{webhook: {{enabled: false}}}}
+  triggers: {{webhook: {{enabled: false, allowedConnections: [data]}}}}
 """
 
 JOBS = f"""\

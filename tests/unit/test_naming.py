@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from compiler import naming as n
+from compiler.access import Access
 from compiler.naming import request_id_problem
 from compiler.plan_triggers import cel_filter
 
@@ -80,6 +81,6 @@ def test_one_request_id_rule_for_committed_jobs_and_the_webhook(value: str) -> N
     celpy = pytest.importorskip("celpy")
     env = celpy.Environment()
     body = {"spec": {"inferenceServiceId": "svc", "requestId": value}}
-    program = env.program(env.compile(cel_filter("svc", ("store",), ())))
+    program = env.program(env.compile(cel_filter("svc", Access(("store",), ("store",)), ())))
     accepted = bool(program.evaluate({"body": celpy.json_to_cel(body)}))
     assert (request_id_problem(value) is None) is accepted

@@ -64,6 +64,9 @@ def project_files(folder: Path) -> list[Path]:
     for index, model in enumerate([*connections, service]):
         body = model.to_dict()
         body["spec"]["credentials"] = {"anonymous": True} if body["kind"] == "Connection" else None
+        if body["kind"] == "InferenceService":
+            # What a webhook call may name beyond the service's own connections (compiler/access.py).
+            body["spec"]["triggers"] = {"webhook": {"allowedConnections": ["models"]}}
         path = folder / f"{index}.json"
         path.write_text(json.dumps(body))
         files.append(path)

@@ -20,6 +20,7 @@ from tests.unit.compile_fixtures import (
     CONNECTIONS,
     HEAD,
     JOBS,
+    MULTIPLIER,
     SAMPLE,
     project_from,
     sample_project,
@@ -130,6 +131,7 @@ def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
             "bucket": "results",
             "credentialEnv": {"sasURL": "ODAHU_CRED_BLOBS__SAS_URL"},
             "name": "blobs",
+            "roles": ["data", "output"],
             "type": "azureblob",
         },
         {
@@ -141,6 +143,7 @@ def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
             },
             "name": "data",
             "region": "eu-west-1",
+            "roles": ["data", "output"],
             "type": "s3",
         },
         {
@@ -148,6 +151,7 @@ def test_credentials_only_through_secret_key_refs(planned: Plan) -> None:
             "bucket": "odahu-models",
             "credentialEnv": {},
             "name": "models",
+            "roles": ["model"],
             "type": "gcs",
         },
     ]
@@ -186,6 +190,7 @@ spec:
         "auth": "none",
         "credentialEnv": {},
         "name": "here",
+        "roles": ["data"],
         "root": "/srv/data",
         "type": "local",
     }
@@ -311,12 +316,14 @@ def test_webhooks(planned: Plan) -> None:
     assert cel.ref == "cel"
     assert cel.filter is not None
     assert "body.spec.inferenceServiceId == 'multiplier'" in cel.filter
-    assert "['blobs', 'data', 'models']" in cel.filter
+    # only the service's own connections and the one it allows (not the model's): compiler.access
+    assert "body.spec.dataSource.connection in ['blobs', 'data']" in cel.filter
+    assert "body.spec.outputDestination.connection in ['blobs', 'data']" in cel.filter
     assert "!(has(body.spec.resources) && type(body.spec.resources) != null_type)" in cel.filter
     overlays = dict(cel.overlays)
     assert set(overlays) == {f"odahu.{k}" for k in ("request_id", "data_connection", "data_path",
                                                     "output_connection", "output_path")}  # fmt: skip
-    assert "{'blobs': 'batch', 'data': 'batch', 'models': 'registry'}" in overlays["odahu.data_path"]
+    assert "{'blobs': 'batch', 'data': 'batch'}" in overlays["odahu.data_path"]
     assert dict(trigger.run.params)["data-path"].__class__.__name__ == "TriggerParamRef"
     (hooks,) = planned.webhooks
     assert hooks.listener.name == "odahu-batch"
@@ -550,3 +557,16 @@ def test_the_runs_service_account_is_emitted_per_namespace_with_its_settings() -
         d.text for d in render(planned) if d.path == "odahu-batch/serviceaccount/odahu-batch-runner.yaml"
     )
     assert "imagePullSecrets:\n  - name: registry-pull\n" in text
+
+
+def test_declaring_a_connection_read_only_reruns_no_job() -> None:
+    """readOnly guards what a run may name; it is not part of what a committed run does."""
+    read_only = CONNECTIONS.replace(
+        "  uri: gs://odahu-models/registry\n", "  uri: gs://odahu-models/registry\n  readOnly: true\n"
+    )
+    assert read_only != CONNECTIONS
+    names = [
+        [run.meta.name for run in plan(project_from(text), BUNDLE).jobs]
+        for text in ("---\n".join((c, MULTIPLIER, BAKED, JOBS)) for c in (CONNECTIONS, read_only))
+    ]
+    assert names[0] == names[1]
