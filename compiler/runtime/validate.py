@@ -9,7 +9,10 @@ holding exactly the valid files. ``<rejected>/_report.json`` names each rejected
 rule id and message per error (at most 20 kept per file), lists the warnings, and for responses the missing
 ones. Non-.json files are rejected (rule R0). The whole pass always finishes before the policy decides the
 exit code: by default any rejection fails (exit 1); --max-rejected N / --max-rejected-fraction F allow some
-(every limit given must hold). Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of
+(every limit given must hold). With --record-verdict the verdict is only recorded (the report's ``policy``)
+and the exit code is 0: in a Task a failing step makes Tekton skip every later one, the upload included,
+so sync-output applies the verdict once the rejected files and reports are in storage. Files are checked in
+parallel on the pod's cores. Rules: README.md (R0-R24 of
 notes/v2-protocol.md).
 
 Ambiguities (default; option): A1 rank 0 holds one element. A2 FP16 as JSON accepted, warned (--refuse-fp16).
@@ -74,9 +77,17 @@ def _entry(found: Findings) -> Entry:
     return entry
 
 
+def reserved(rel: str) -> bool:
+    """A response path the run's folder keeps for its own files (_SUCCESS, _manifest.json, _rejected/...)."""
+    return rel.startswith("_")
+
+
 def check_one(job: Job, rel: str) -> Result:
     """The Result of one file."""
-    if rel.endswith(".json") or rel.lower().endswith(".json"):
+    if job.kind == "response" and reserved(rel):
+        found = Findings()
+        found.error("", "R0", "names starting with _ at the top of the output are the run's own files")
+    elif rel.endswith(".json") or rel.lower().endswith(".json"):
         try:
             raw = _files.read_bytes(job.src + os.sep + rel)  # src has no trailing separator (main)
         except OSError as exc:
@@ -101,9 +112,17 @@ def check_files(job: Job, rels: List[str]) -> List[Result]:
     return [check_one(job, rel) for rel in rels]
 
 
+def stored_name(rel: str) -> str:
+    """A rejected file's name in the rejected folder: its own, except the report's and its escapes.
+
+    ``_report.json`` followed by any number of ``~`` gets one more: no file can take the report's name,
+    and no two files share one.
+    """
+    return rel + "~" if rel.rstrip("~") == REPORT else rel
+
+
 def _rejected_path(job: Job, rel: str) -> str:
-    """Where a rejected file goes; one named like the report keeps a distinct name."""
-    return os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel)
+    return os.path.join(job.rejected, stored_name(rel))
 
 
 def place_file(job: Job, result: Result, made: Set[str]) -> Result:
@@ -238,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--require-one-per-request", action="store_true", help="every request needs a response (R23)")
     add("--require-matching-ids", action="store_true", help="a response carries its request's id (R23)")
     add("--summary", help="write {checked, valid, rejected, missing} as compact JSON to this file")
+    add("--record-verdict", action="store_true", help="exit 0 whatever the policy says (report: policy)")
     add("--jobs", type=int, default=0, help="worker processes (default: the pod's cores)")
     add("--quiet", action="store_true", help="print only the summary line")
     profile = parser.add_argument_group("profile (ambiguities of the protocol, see README.md)")
@@ -263,7 +283,8 @@ def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry,
     rules: Counter[str] = Counter()
     for rel, ok, entry, _ in results:
         if not ok and entry is not None:
-            rejected.append({"file": rel, **entry})
+            renamed = {"stored_as": stored_name(rel)} if stored_name(rel) != rel else {}
+            rejected.append({"file": rel, **renamed, **entry})
             rules.update({err["rule"] for err in entry["errors"]})
         elif entry is not None:
             warned.append({"file": rel, **entry})
@@ -352,7 +373,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     line += f", {len(missing)} missing" if missing else ""
     line += f" -> {'OK' if passed else 'FAILED'} (policy: {policy})"
     print(f"{prog}: {line}", file=sys.stdout if passed else sys.stderr, flush=True)
-    return 0 if passed else 1
+    return 0 if passed or args.record_verdict else 1
 
 
 if __name__ == "__main__":
