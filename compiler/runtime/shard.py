@@ -41,25 +41,13 @@ KINDS = ("input", "output")
 REPORT = "_report.json"
 META = ("request_id", "service", "model_name", "model_version", "image")
 NOT_FOUND = (0, 3, 4)  # rclone's exit codes for "directory not found" and "file not found"
-LSJSON = ["lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime"]
-# rclone names a control character or DEL by its look-alike (U+2400.., U+2421) and quotes a real look-alike
-# with U+201B; a file on disk has the raw character. Names from both sides are compared folded.
-FOLD: Dict[int, Optional[int]] = {0x2400 + c: c for c in range(32)}
-FOLD.update({0x2421: 0x7F, 0x201B: None})
+LSJSON = common.LSJSON
 Doc = Dict[str, Any]
 
 
 def _keys(step: str, listing: str) -> List[str]:
-    """Every object of an ``rclone lsjson`` listing, relative, sorted, read line by line."""
-    keys: List[str] = []
-    for line in listing.split("\n"):  # not splitlines(): U+0085 in keys
-        line = line.strip().rstrip(",")
-        if line and line not in ("[", "]", "[]"):
-            try:
-                keys.append(str(json.loads(line)["Path"]))
-            except (ValueError, KeyError, TypeError):
-                raise common.Fail(f"{step}: unexpected rclone lsjson line: {line[:200]}") from None
-    return sorted(keys)
+    """Every object of an ``rclone lsjson`` listing, relative, sorted."""
+    return sorted(common.listed(step, listing))
 
 
 def _read_json(path: str, where: str) -> Any:
@@ -214,8 +202,7 @@ def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> None:
                           f"missing, the policy allows {rule}")  # fmt: skip
 
 
-def _fold(name: str) -> str:
-    return name.translate(FOLD)
+_fold = common.fold
 
 
 PRUNE_SCOPE = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]

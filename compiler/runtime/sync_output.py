@@ -25,17 +25,21 @@ import json
 import os
 import sys
 import tempfile
-from typing import Any, Dict, Optional, Sequence
+import uuid
+from typing import Any, Dict, List, Optional, Sequence
 
 try:
+    from . import _claim as claim
     from . import _common as common
 except ImportError:  # run as a plain file next to its siblings
+    import _claim as claim  # type: ignore[no-redef,import-not-found]
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 PROG = "sync-output"
 REPORT = "_report.json"
 KINDS = ("input", "output")
-# What the output upload leaves alone in the run's folder: the rejected files and the run's markers.
+MANIFEST, SUCCESS = "_manifest.json", "_SUCCESS"
+# What a shard's output upload leaves alone in the run's folder: the rejected files and the run's markers.
 SCOPE = ["--exclude", "/_rejected/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
 
 
@@ -81,6 +85,7 @@ def manifest(args: argparse.Namespace, rid: str, meta: Dict[str, str]) -> Dict[s
     doc: Dict[str, Any] = {
         "request_id": rid,
         "service": args.service or "",
+        "source": args.source or "",
         "model_name": meta["name"],
         "model_version": meta["version"],
         "image": args.image or "",
@@ -96,32 +101,100 @@ def manifest(args: argparse.Namespace, rid: str, meta: Dict[str, str]) -> Dict[s
     return doc
 
 
+def verdict(rejected: str) -> List[str]:
+    """The validation policies that failed, as the validators recorded them (empty: the run passes)."""
+    failed = []
+    for kind in KINDS:
+        try:
+            with open(os.path.join(rejected, kind, REPORT), encoding="utf-8") as fh:
+                policy = json.load(fh).get("policy") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # no report: that validator did not run, so it gave no verdict
+        if policy.get("passed") is False:
+            counts = _counts(rejected, kind)
+            failed.append(
+                f"{kind}: {counts.get('rejected', 0)} rejected, {counts.get('missing', 0)} missing "
+                f"(policy: {policy.get('rule', '?')})"
+            )
+    return failed
+
+
+def write_results(args: argparse.Namespace) -> None:
+    """The run's counts as Task results, from the reports the user step cannot reach.
+
+    Every step mounts /tekton/results and Tekton keeps the last value a step wrote for a result
+    (tektoncd/pipeline v1.15.0 pkg/pod/status.go removeDuplicateResults; each step's entrypoint reads the
+    files after it ends, pkg/entrypoint/entrypointer.go readResultsFromDisk): written here, in the last
+    step, whatever the predictor put there is replaced.
+    """
+    for kind, path in (("input", args.input_summary), ("output", args.output_summary)):
+        if path:
+            counts = _counts(args.rejected, kind)
+            counts.pop("files", None)
+            common.write_json(path, counts, indent=None)
+
+
+def _local_files(args: argparse.Namespace) -> Dict[str, int]:
+    """What this run puts in its folder, with sizes, as the store names it."""
+    files = {rel: os.path.getsize(os.path.join(args.output, rel)) for rel in common.walk_files(args.output)}
+    for rel in common.walk_files(args.rejected):
+        files[f"_rejected/{rel}"] = os.path.getsize(os.path.join(args.rejected, rel))
+    return files
+
+
 def upload(args: argparse.Namespace) -> str:
     rid = common.request_id(args.request_id)
     meta = common.model_meta(args.model_meta, args.model_name, args.model_version)
     if not os.path.isdir(args.output):
         raise common.Fail(f"output folder {args.output} does not exist")
+    taken = [rel for rel in common.walk_files(args.output) if rel.startswith("_")]
+    if taken:
+        raise common.Fail(f"{len(taken)} outputs take names of the run's own files, e.g. {taken[0]!r}")
+    write_results(args)
+    failed = verdict(args.rejected)
     folder = args.dest.rstrip("/") + "/" + rid
-    if args.shard:
+    if args.shard:  # the merge applies the policy to the whole run
         return _upload_shard(args, rid, meta, folder)
-    success, manifest_name = "_SUCCESS", "_manifest.json"
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
-    rclone.run("remove the old success marker", ["deletefile", f"{folder}/{success}"], ok_codes=(0, 3, 4))
+    me = run_token()
+    folder_ = claim.Folder(rclone, folder, me, identity(args, rid))
+    folder_.claim(args.replace)
     with tempfile.TemporaryDirectory() as tmp:
-        rejected = args.rejected if os.path.isdir(args.rejected) else tmp
-        rclone.run_all([
-            ("upload the output", ["sync", args.output, folder, *SCOPE], (0,)),
-            ("upload the rejected files", ["sync", rejected, f"{folder}/_rejected"], (0,)),
-        ])  # fmt: skip
+        calls = [("upload the output", ["copy", args.output, folder], (0,))]
+        if os.path.isdir(args.rejected):
+            calls.append(("upload the rejected files", ["copy", args.rejected, f"{folder}/_rejected"], (0,)))
+        rclone.run_all(calls)
         doc = manifest(args, rid, meta)
-        path = os.path.join(tmp, manifest_name)
+        path = os.path.join(tmp, MANIFEST)
         common.write_json(path, doc)
-        rclone.run("upload the manifest", ["copyto", path, f"{folder}/{manifest_name}"])
-        marker = os.path.join(tmp, success)
-        open(marker, "wb").close()
-        rclone.run("write the success marker", ["copyto", marker, f"{folder}/{success}"])
+        expected = _local_files(args)
+        expected[MANIFEST] = os.path.getsize(path)
+        folder_.settle(expected)
+        rclone.run("upload the manifest", ["copyto", path, f"{folder}/{MANIFEST}"])
+        folder_.verify(expected)
+        if not failed:
+            marker = os.path.join(tmp, SUCCESS)
+            open(marker, "wb").close()
+            folder_.check("write the success marker")
+            rclone.run("write the success marker", ["copyto", marker, f"{folder}/{SUCCESS}"])
     rejected_count = len(doc["rejected"]["input"]) + len(doc["rejected"]["output"])
-    return f"{folder}: {len(doc['outputs'])} outputs, {rejected_count} rejected files, {success} written"
+    done = f"{folder}: {len(doc['outputs'])} outputs, {rejected_count} rejected files"
+    if failed:
+        raise common.Fail(
+            f"{done} and the reports are in storage, no {SUCCESS}: the validation policy failed: "
+            + "; ".join(failed)
+        )
+    return f"{done}, {SUCCESS} written"
+
+
+def identity(args: argparse.Namespace, rid: str) -> Dict[str, str]:
+    """What makes two runs the same job: a rerun of it may complete the folder, anything else may not."""
+    return {"request_id": rid, "service": args.service or "", "source": args.source or ""}
+
+
+def run_token() -> str:
+    """This run's name in the claim: the TaskRun's uid (kept by a retry of the TaskRun), else a random one."""
+    return os.environ.get("ODAHU_RUN_UID", "").strip() or "local-" + uuid.uuid4().hex
 
 
 def _upload_shard(args: argparse.Namespace, rid: str, meta: Dict[str, str], folder: str) -> str:
@@ -160,6 +233,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     add("--model-meta", help="model metadata JSON written by sync_model")
     add("--model-name", help="model name (without --model-meta)")
     add("--model-version", help="model version (without --model-meta)")
+    add("--source", help="CONN:PATH the input came from, recorded in the manifest and the claim")
+    add("--replace", action="store_true", help="take over a folder that holds another run's work")
+    add("--input-summary", help="Task result: write the input counts here")
+    add("--output-summary", help="Task result: write the output counts here")
     add("--image", help="predictor image, recorded in the manifest")
     add("--service", help="InferenceService name, recorded in the manifest")
     add("--rclone", help="rclone binary (default: $ODAHU_RCLONE or rclone)")
