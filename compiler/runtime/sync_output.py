@@ -158,7 +158,7 @@ def upload(args: argparse.Namespace) -> str:
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     me = run_token()
     folder_ = claim.Folder(rclone, folder, me, identity(args, rid))
-    folder_.claim(args.replace)
+    folder_.claim(args.replace_output == "true")
     with tempfile.TemporaryDirectory() as tmp:
         calls = [("upload the output", ["copy", args.output, folder], (0,))]
         if os.path.isdir(args.rejected):
@@ -234,7 +234,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     add("--model-name", help="model name (without --model-meta)")
     add("--model-version", help="model version (without --model-meta)")
     add("--source", help="CONN:PATH the input came from, recorded in the manifest and the claim")
-    add("--replace", action="store_true", help="take over a folder that holds another run's work")
+    add("--replace-output", choices=("true", "false"), default="false",
+        help="true: take over a folder holding another job's work (never objects no run wrote)")  # fmt: skip
     add("--input-summary", help="Task result: write the input counts here")
     add("--output-summary", help="Task result: write the output counts here")
     add("--image", help="predictor image, recorded in the manifest")

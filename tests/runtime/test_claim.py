@@ -51,7 +51,9 @@ def test_objects_no_run_wrote_are_never_touched(tmp_path: Path, local_remote: di
     assert result.returncode == 1
     assert "holds 1 objects that no run wrote (e.g. 'their-data.csv')" in result.stderr
     assert _tree(dest) == {"their-data.csv": b"private"}, "nothing deleted, nothing written"
-    replaced = _sync(_run_dirs(tmp_path / "run-b", {"a.json": "{}"}), local_remote, "svc", "--replace")
+    replaced = _sync(
+        _run_dirs(tmp_path / "run-b", {"a.json": "{}"}), local_remote, "svc", "--replace-output", "true"
+    )
     assert replaced.returncode == 1, "replace takes over a run's work only, never other data"
     assert _tree(dest) == {"their-data.csv": b"private"}
 
@@ -70,7 +72,7 @@ def test_another_jobs_work_is_refused_unless_the_job_may_replace_it(
     assert "holds the work of another job (run 'run-a', service 'svc', source 'data:in')" in result.stderr
     assert "replaceOutput: true" in result.stderr
     assert _tree(dest) == before
-    replaced = _sync(other, local_remote, "another-service", "--replace")
+    replaced = _sync(other, local_remote, "another-service", "--replace-output", "true")
     assert replaced.returncode == 0, replaced.stderr
     manifest = json.loads((dest / "_manifest.json").read_text())
     assert manifest["service"] == "another-service"
