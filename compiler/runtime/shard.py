@@ -39,7 +39,7 @@ except ImportError:  # run as a plain file next to its siblings
 PROG = "shard"
 KINDS = ("input", "output")
 REPORT = "_report.json"
-META = ("request_id", "service", "model_name", "model_version", "image")
+META = ("request_id", "service", "source", "model_name", "model_version", "image")
 NOT_FOUND = (0, 3, 4)  # rclone's exit codes for "directory not found" and "file not found"
 LSJSON = common.LSJSON
 Doc = Dict[str, Any]
@@ -189,17 +189,18 @@ def merge_reports(reports: List[Tuple[int, Doc]], shards: int) -> Doc:
     return merged
 
 
-def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> None:
-    """The validation policy over the whole run: each shard only checked its own share."""
+def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> Optional[str]:
+    """The validation policy over the whole run (each shard only checked its own share): why it fails."""
     if args.max_rejected is None and args.max_rejected_fraction is None:
-        return
+        return None
     missing = len(report.get("missing") or [])
     failures, total = int(report["rejected"]) + missing, int(report["checked"]) + missing
     passed, rule = _policy(args, failures, total)
     report["policy"] = {"passed": passed, "rule": f"{rule} (whole run)"}
-    if not passed:
-        raise common.Fail(f"{kind} validation of the whole run: {failures} of {total} files rejected or "
-                          f"missing, the policy allows {rule}")  # fmt: skip
+    if passed:
+        return None
+    return (f"{kind} validation of the whole run: {failures} of {total} files rejected or missing, the "
+            f"policy allows {rule}")  # fmt: skip
 
 
 _fold = common.fold
@@ -269,18 +270,22 @@ def merge(args: argparse.Namespace) -> str:
     if doc["request_id"] != rid:
         raise common.Fail(f"the shards' manifests are for request {doc['request_id']!r}, not {rid!r}")
     merged = {kind: merge_reports(reports[kind], args.shards) for kind in KINDS if reports[kind]}
-    for kind, report in merged.items():
-        _run_policy(args, kind, report)
+    # The shards only recorded their verdicts (a retried shard would compute the same one again); the run's
+    # verdict is applied here, once the reports and the manifest are in storage.
+    failed = [why for why in (_run_policy(args, kind, report) for kind, report in merged.items()) if why]
     removed = prune(rclone, folder, listing, doc)
     with tempfile.TemporaryDirectory() as tmp:
         for kind, report in merged.items():
             common.write_json(os.path.join(tmp, "_rejected", kind, REPORT), report)
         common.write_json(os.path.join(tmp, "_manifest.json"), doc)
         rclone.run("upload the reports and the manifest", ["copy", tmp, folder])
-        marker = os.path.join(tmp, "_SUCCESS")
-        open(marker, "wb").close()
-        rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])
+        if not failed:
+            marker = os.path.join(tmp, "_SUCCESS")
+            open(marker, "wb").close()
+            rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])
     rejected = sum(len(names) for names in doc["rejected"].values())
+    if failed:
+        raise common.Fail(f"{folder}: reports and manifest written, no _SUCCESS: " + "; ".join(failed))
     return (
         f"{folder}: {args.shards} shards, {len(doc['outputs'])} outputs, {rejected} rejected files, "
         f"{removed} stale files removed, _SUCCESS written"

@@ -308,7 +308,7 @@ def test_merge_writes_one_manifest_naming_each_files_shard(run: Run) -> None:
     assert (run.folder / "_SUCCESS").read_bytes() == b""
     owner = run.partition()["files"]
     doc = run.manifest()
-    assert set(doc) == {"request_id", "service", "model_name", "model_version", "image", "counts", "inputs",
+    assert set(doc) == {"request_id", "service", "source", "model_name", "model_version", "image", "counts", "inputs",
                         "outputs", "rejected", "rejected_shards", "shards"}  # fmt: skip
     assert (doc["request_id"], doc["service"], doc["image"], doc["shards"]) == (run.rid, "svc", "img:1", 3)
     assert [(e["file"], e["shard"]) for e in doc["inputs"]] == sorted((n, owner[n]) for n in GOOD)
@@ -438,6 +438,10 @@ def test_merge_applies_the_rejection_policy_to_the_whole_run(run: Run) -> None:
     run.complete(2)
     _fails(run.merge(2, "--max-rejected", "1"), "input validation of the whole run: 2 of 28 files rejected")
     assert not (run.folder / "_SUCCESS").exists()
+    # The verdict comes after the upload: the run's reports and manifest are in storage all the same.
+    failed = json.loads((run.folder / "_rejected" / "input" / "_report.json").read_text())
+    assert failed["policy"] == {"passed": False, "rule": "up to 1 rejected (whole run)"}
+    assert len(run.manifest()["rejected"]["input"]) == 2
     assert run.merge(2, "--max-rejected", "2").returncode == 0
     report = json.loads((run.folder / "_rejected" / "input" / "_report.json").read_text())
     assert report["policy"] == {"passed": True, "rule": "up to 2 rejected (whole run)"}
