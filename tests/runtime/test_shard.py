@@ -308,8 +308,8 @@ def test_merge_writes_one_manifest_naming_each_files_shard(run: Run) -> None:
     assert (run.folder / "_SUCCESS").read_bytes() == b""
     owner = run.partition()["files"]
     doc = run.manifest()
-    assert set(doc) == {"request_id", "service", "source", "model_name", "model_version", "image", "counts", "inputs",
-                        "outputs", "rejected", "rejected_shards", "shards"}  # fmt: skip
+    assert set(doc) == {"request_id", "service", "source", "model_name", "model_version", "image", "counts",
+                        "inputs", "outputs", "rejected", "rejected_shards", "shards"}  # fmt: skip
     assert (doc["request_id"], doc["service"], doc["image"], doc["shards"]) == (run.rid, "svc", "img:1", 3)
     assert [(e["file"], e["shard"]) for e in doc["inputs"]] == sorted((n, owner[n]) for n in GOOD)
     assert [(e["file"], e["shard"]) for e in doc["outputs"]] == sorted((n, owner[n]) for n in GOOD)
