@@ -28,10 +28,12 @@ import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 try:
+    from . import _claim as claim
     from . import _common as common
     from . import _partition as part
     from .validate import _fraction, _policy
 except ImportError:  # run as a plain file next to its siblings
+    import _claim as claim  # type: ignore[no-redef,import-not-found]
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _partition as part  # type: ignore[no-redef,import-not-found]
     from validate import _fraction, _policy  # type: ignore[no-redef,import-not-found]
@@ -66,6 +68,8 @@ def plan(args: argparse.Namespace) -> str:
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     folder = args.dest.rstrip("/") + "/" + rid
     store = folder + "/_shards"
+    # The run claims its folder before anything is written; merge checks the claim before _SUCCESS.
+    _folder(args, rclone, rid).claim(args.replace_output == "true")
     listing, stored = rclone.run_all([
         ("list the input", [*LSJSON, args.source], (0,)),
         ("read the stored partition", ["cat", store + "/partition.json"], NOT_FOUND),
@@ -116,6 +120,15 @@ def plan(args: argparse.Namespace) -> str:
                 fh.write(value)
     sizes = sorted(len(names) for names in lists)
     return f"{len(keys)} objects in {shards} shards ({sizes[0]} to {sizes[-1]} each), lists in {store}/"
+
+
+def _folder(args: argparse.Namespace, rclone: common.Rclone, rid: str) -> claim.Folder:
+    """The run's folder as this PipelineRun (its uid, the same in plan and merge) writes it."""
+    job = {"request_id": rid, "service": args.service or "", "source": args.source or ""}
+    token = os.environ.get("ODAHU_RUN_UID", "").strip()
+    if not token:
+        raise common.Fail("ODAHU_RUN_UID is not set: the sharded run's uid names its claim on the folder")
+    return claim.Folder(rclone, args.dest.rstrip("/") + "/" + rid, token, job)
 
 
 def _entries(doc: Doc, field: str, shard: int) -> List[Doc]:
@@ -206,7 +219,8 @@ def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> Optional[st
 _fold = common.fold
 
 
-PRUNE_SCOPE = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+PRUNE_SCOPE = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*",
+               "--exclude", "/" + claim.CLAIM]  # fmt: skip
 
 
 def prune(rclone: common.Rclone, folder: str, listing: str, doc: Doc) -> int:
@@ -273,6 +287,8 @@ def merge(args: argparse.Namespace) -> str:
     # The shards only recorded their verdicts (a retried shard would compute the same one again); the run's
     # verdict is applied here, once the reports and the manifest are in storage.
     failed = [why for why in (_run_policy(args, kind, report) for kind, report in merged.items()) if why]
+    owner = _folder(args, rclone, rid)
+    owner.check("remove stale files")
     removed = prune(rclone, folder, listing, doc)
     with tempfile.TemporaryDirectory() as tmp:
         for kind, report in merged.items():
@@ -282,6 +298,7 @@ def merge(args: argparse.Namespace) -> str:
         if not failed:
             marker = os.path.join(tmp, "_SUCCESS")
             open(marker, "wb").close()
+            owner.check("write the success marker")
             rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])
     rejected = sum(len(names) for names in doc["rejected"].values())
     if failed:
@@ -311,7 +328,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--rclone", help="rclone binary (default: $ODAHU_RCLONE or rclone)")
         sub.add_argument("--config", help="rclone config (default: $RCLONE_CONFIG)")
         sub.add_argument("--timeout", type=float, default=4 * 3600, help="time limit, s (default 4 h)")
+        sub.add_argument("--service", help="InferenceService name: with the request id and source, the job")
     plan_cmd.add_argument("--source", required=True, help="CONN:PATH of the input objects")
+    merge_cmd.add_argument("--source", help="CONN:PATH of the input objects (recorded in the claim)")
+    plan_cmd.add_argument("--replace-output", choices=("true", "false"), default="false",
+                          help="true: take over a folder holding another job's work")  # fmt: skip
     plan_cmd.add_argument("--cap", type=_count, help="the most shards of one run (N is clamped to it)")
     plan_cmd.add_argument("--results-dir", help="folder for the results shard-ids, shard-count, request-id")
     plan_cmd.add_argument("--repartition", action="store_true", help="partition again if the input changed")
