@@ -246,3 +246,29 @@ def test_missing_credentials_say_which_secret_to_give(tmp_path: Path, s3_server:
     assert "hint: step configure-rclone got no value for the optional Secret key(s) " in result.out
     assert "data-credentials/accessKeyID" in result.out
     assert "data-credentials/secretAccessKey" in result.out
+
+
+# A predictor that also writes the run's results (Tekton mounts /tekton/results in every step).
+FORGING = (
+    "import pathlib, runpy; "
+    "pathlib.Path('$(results.input-summary.path)').write_text('{\"checked\": 999, \"rejected\": 0}'); "
+    "pathlib.Path('$(results.output-summary.path)').write_text('{\"checked\": 999, \"rejected\": 0}'); "
+    "runpy.run_path('/opt/app/predictor.py', run_name='__main__')"
+)
+
+
+def test_the_counts_a_run_reports_come_from_its_own_steps(tmp_path: Path) -> None:
+    # Before: validate-input and validate-output wrote the counts, the user step ran in between or after,
+    # and Tekton keeps the last value a step wrote (tektoncd/pipeline v1.15.0 pkg/pod/status.go).
+    root = seed_local(tmp_path, {"bad.json": INVALID["bad.json"]})
+    settings = {"validation": {"maxRejected": 5}}
+    svc = service(args=("-c", FORGING))
+    specs = write_specs(tmp_path / "specs", [local_store(root)], svc, [job()], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
+    assert result.code == 0, result.text
+    results = {key: json.loads(value) for key, value in result.summary()["results"].items()}
+    assert results["input-summary"]["checked"] == len(expected_outputs()) + 1
+    assert results["input-summary"]["rejected"] == 1
+    assert results["output-summary"]["checked"] == len(expected_outputs())
+    manifest = json.loads((root / "output" / "req-1" / "_manifest.json").read_bytes())
+    assert results["input-summary"]["rejected"] == manifest["counts"]["input"]["rejected"]
