@@ -63,8 +63,8 @@ PARAM_DOCS = {
     n.PARAM_OUTPUT_PATH: "Path inside the output connection; results land in <path>/<request id>/.",
 }
 RESULTS = (
-    Result(n.RESULT_INPUT_SUMMARY, "Counts of accepted and rejected input files (JSON)."),
-    Result(n.RESULT_OUTPUT_SUMMARY, "Counts of accepted and rejected output files (JSON)."),
+    Result(n.RESULT_INPUT_SUMMARY, "Counts of accepted and rejected input files (JSON), from sync-output."),
+    Result(n.RESULT_OUTPUT_SUMMARY, "Counts of accepted and rejected output files (JSON), from sync-output."),
 )
 VOLUME_ORDER = tuple(n.MOUNT_PATHS)
 REPLACE_OUTPUT_DOC = (
