@@ -1,21 +1,25 @@
 """shard: split a run's input into shards (plan), and join what the shards wrote into one run (merge).
 
 Usage: shard.py plan --source CONN:PATH --dest CONN:PATH --request-id ID --shards N [--cap C]
-                     [--results-dir DIR] [--repartition] [--rclone PATH] [--config FILE] [--timeout S]
-       shard.py merge --dest CONN:PATH --request-id ID --shards N [--max-rejected N]
-                      [--max-rejected-fraction F] [--rclone PATH] [--config FILE] [--timeout S]
+                     [--results-dir DIR] [--repartition] [--service S] [--replace-output true|false]
+                     [--rclone PATH] [--config FILE] [--timeout S]
+       shard.py merge --dest CONN:PATH --request-id ID --shards N [--max-rejected N] [--source CONN:PATH]
+                      [--max-rejected-fraction F] [--service S] [--rclone PATH] [--config FILE] [--timeout S]
 
-The run's folder is ``CONN:PATH/<request-id>/``; the shards' files are under its ``_shards/``.
-plan lists the source once, gives each key a shard (``_partition.py``; N clamped to --cap), removes the run's
-``_SUCCESS`` and the shards' old manifests and reports, uploads ``_shards/<i>/files.txt`` per shard (its keys,
-sorted, one a line, for ``rclone copy --files-from-raw``) then ``_shards/partition.json``, and writes the
-Tekton results ``shard-ids``, ``shard-count`` and ``request-id`` (the resolved id) into --results-dir.
-A rerun over the same keys keeps the stored partition; other keys fail unless --repartition.
-merge reads what ``sync_output.py --shard <i>`` wrote: outputs in the run's folder, rejected files in
-``_rejected/<kind>/``, reports in ``_shards/<i>/_rejected/<kind>/``, last ``_shards/<i>/_manifest.json``. A
-missing manifest fails, naming the shards. It checks each shard's file count and that no two shards wrote one
-file, deletes what no shard lists (as a single run's sync does), and writes the merged reports,
-``_manifest.json`` (``shard`` on each input and output, ``rejected_shards``, ``shards``), last ``_SUCCESS``.
+The run's folder is ``CONN:PATH/<request-id>/``; the shards' files are under its ``_shards/``. plan claims
+the run's folder as the PipelineRun (``_claim.py``: ``ODAHU_RUN_UID``; another job's work or other data
+there is refused unless --replace-output true), lists the source once, gives each key a shard
+(``_partition.py``; N clamped to --cap), removes the run's ``_SUCCESS`` and the shards' old manifests and
+reports, uploads ``_shards/<i>/files.txt`` per shard (its keys, sorted, one a line, for ``rclone copy
+--files-from-raw``) then ``_shards/partition.json``, and writes the Tekton results ``shard-ids``,
+``shard-count`` and ``request-id`` (the resolved id) into --results-dir. A rerun over the same keys keeps
+the stored partition; other keys fail unless --repartition. merge reads what ``sync_output.py --shard <i>``
+wrote: outputs in the run's folder, rejected files in ``_rejected/<kind>/``, reports in
+``_shards/<i>/_rejected/<kind>/``, last ``_shards/<i>/_manifest.json``. A missing manifest fails, naming the
+shards. It checks each shard's file count and that no two shards wrote one file, checks the claim is still
+this run's, deletes what no shard lists (earlier attempts of this job), and writes the merged reports,
+``_manifest.json`` (``shard`` on each input and output, ``rejected_shards``, ``shards``), last ``_SUCCESS``,
+unless the whole run's validation policy failed: then it exits 1 with everything else in storage.
 """
 
 from __future__ import annotations

@@ -2,19 +2,24 @@
 
 Usage: sync_output.py --output DIR --rejected DIR --dest CONN:PATH --request-id ID [--inputs DIR]
        [--model-meta FILE | --model-name N --model-version V] [--image IMAGE] [--service NAME]
+       [--source CONN:PATH] [--replace-output true|false] [--input-summary F] [--output-summary F]
        [--rclone PATH] [--config FILE] [--shard ID] [--timeout S]
 
-The run's folder is ``CONN:PATH/<request-id>/``. Order: delete an old ``_SUCCESS``; ``rclone sync`` the
-output into the folder (``_rejected/``, ``_manifest.json`` and ``_SUCCESS`` are outside its scope), so a
-rerun leaves every output exactly once, and at the same time sync ``--rejected`` (subfolders ``input/``
-and ``output/``, each with its ``_report.json``) to ``_rejected/``; then write ``_manifest.json`` (no
-timestamps: a rerun gives the same bytes); write ``_SUCCESS`` last. Any failed upload exits 1 naming the
-step and rclone's error, and no ``_SUCCESS`` is written. With ``--shard ID`` (an empty ID: not sharded)
-several pods share the folder and ``shard.py merge`` finishes the run: the shard's old
-``_shards/<ID>/_manifest.json`` is deleted; at once, outputs are copied (not synced) into the folder,
-rejected files copied to ``_rejected/`` and their reports synced to ``_shards/<ID>/_rejected/``; last
-``_shards/<ID>/_manifest.json`` (with ``shard``). The run's ``_SUCCESS`` and ``_manifest.json`` are never
-touched.
+The run's folder is ``CONN:PATH/<request-id>/``. Outputs whose path starts with ``_`` are refused: those
+names are the folder's own. The counts go to --input-summary / --output-summary (Task results) first. Then
+(``_claim.py``): the folder is claimed (refused if it holds another job's work, unless --replace-output
+true, or objects no run wrote), the old ``_SUCCESS`` removed; the output and the rejected files
+(``_rejected/input/`` and ``output/``, each with its ``_report.json``) are copied, never synced, so nothing
+of anyone else's is deleted; the claim is checked and files this job left there earlier that this run did
+not write are removed; ``_manifest.json`` is written (no timestamps: a rerun gives the same bytes); the
+listing must equal what this run uploaded; ``_SUCCESS`` is written last, and only if the validators'
+recorded verdicts passed. A failed verdict exits 1 after all that, naming the policy. Any failed upload
+exits 1 naming the step and rclone's error, and no ``_SUCCESS`` is written. With ``--shard ID`` (an empty
+ID: not sharded) several pods share the folder and ``shard.py merge`` finishes the run (and applies the
+verdict): the shard's old ``_shards/<ID>/_manifest.json`` is deleted; at once, outputs are copied (not
+synced) into the folder, rejected files copied to ``_rejected/`` and their reports synced to
+``_shards/<ID>/_rejected/``; last ``_shards/<ID>/_manifest.json`` (with ``shard``). The run's ``_SUCCESS``
+and ``_manifest.json`` are never touched.
 """
 
 from __future__ import annotations
