@@ -20,7 +20,7 @@ REQUEST_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 PARENT_PATTERN = "(^|/)[.][.](/|$)"
 VALUE_MAX = 256
 OVERRIDES = ("dataSource", "outputDestination")
-FORBIDDEN = ("resources", "nodeSelector")
+FORBIDDEN = ("resources", "nodeSelector", "replaceOutput")
 
 # Tekton Triggers' documented EventListener permissions, cut to what this listener uses:
 # read its own trigger objects and config, create TaskRuns, report events.

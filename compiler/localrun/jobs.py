@@ -43,6 +43,8 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
     service = spec.get("inferenceServiceId")
     if not isinstance(service, str) or not service:
         raise LocalRunError(f"{where}: spec.inferenceServiceId is missing")
+    if "replaceOutput" in spec:  # the webhook's filter refuses it too: only a committed job may replace
+        raise LocalRunError(f"{where}: a webhook call cannot set replaceOutput; commit a job for that")
     ident = data.get("id") or derived_job_id(service, spec)
     return {"kind": "InferenceJob", "id": ident, "spec": spec}
 

@@ -410,6 +410,7 @@ WEBHOOK_BODIES = [
     ({"inferenceServiceId": "multiplier", "requestId": 5}, None),
     ({"inferenceServiceId": "multiplier", "resources": {}}, None),
     ({"inferenceServiceId": "multiplier", "nodeSelector": {"a": "b"}}, None),
+    ({"inferenceServiceId": "multiplier", "replaceOutput": True}, None),  # only a committed job may
     ({"inferenceServiceId": "multiplier", "dataSource": "data"}, None),
     ({"inferenceServiceId": "multiplier", "dataSource": {"connection": "data", "bucket": "x"}}, None),
 ]
