@@ -165,18 +165,12 @@ def upload(args: argparse.Namespace) -> str:
     folder_ = claim.Folder(rclone, folder, me, identity(args, rid))
     folder_.claim(args.replace_output == "true")
     with tempfile.TemporaryDirectory() as tmp:
-        calls = [("upload the output", ["copy", args.output, folder], (0,))]
-        if os.path.isdir(args.rejected):
-            calls.append(("upload the rejected files", ["copy", args.rejected, f"{folder}/_rejected"], (0,)))
-        rclone.run_all(calls)
         doc = manifest(args, rid, meta)
         path = os.path.join(tmp, MANIFEST)
         common.write_json(path, doc)
         expected = _local_files(args)
         expected[MANIFEST] = os.path.getsize(path)
-        folder_.settle(expected)
-        rclone.run("upload the manifest", ["copyto", path, f"{folder}/{MANIFEST}"])
-        folder_.verify(expected)
+        _write_folder(args, rclone, folder_, path, expected)
         if not failed:
             marker = os.path.join(tmp, SUCCESS)
             open(marker, "wb").close()
@@ -190,6 +184,39 @@ def upload(args: argparse.Namespace) -> str:
             + "; ".join(failed)
         )
     return f"{done}, {SUCCESS} written"
+
+
+ROUNDS = 3  # a run that lost the folder stops at its next claim check: its last upload lands within a round
+
+
+def _write_folder(
+    args: argparse.Namespace,
+    rclone: common.Rclone,
+    folder: claim.Folder,
+    manifest_file: str,
+    expected: Dict[str, int],
+) -> None:
+    """Upload (copy), drop stale files, write the manifest, and check the folder holds exactly ``expected``.
+
+    A run that claimed the folder before this one may still be uploading; while the claim is this run's, a
+    mismatch is put right by uploading again (copy sends only what differs), a bounded number of times.
+    """
+    for attempt in range(1, ROUNDS + 1):
+        calls = [("upload the output", ["copy", args.output, folder.folder], (0,))]
+        if os.path.isdir(args.rejected):
+            calls.append(
+                ("upload the rejected files", ["copy", args.rejected, f"{folder.folder}/_rejected"], (0,))
+            )
+        rclone.run_all(calls)
+        folder.settle(expected)
+        rclone.run("upload the manifest", ["copyto", manifest_file, f"{folder.folder}/{MANIFEST}"])
+        try:
+            folder.verify(expected)
+            return
+        except common.Fail as exc:
+            if attempt == ROUNDS:
+                raise
+            common.log(PROG, f"{exc}; uploading again ({attempt} of {ROUNDS - 1})")
 
 
 def identity(args: argparse.Namespace, rid: str) -> Dict[str, str]:
