@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Dict, Optional
+import time
+from typing import Any, Dict, List, Optional, Tuple
 
 try:
     from . import _common as common
@@ -25,6 +26,7 @@ CLAIM = "_claim.json"
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
 NOT_FOUND = (0, 3, 4)  # rclone's exit codes for "directory not found" and "file not found"
+SETTLE_SECONDS = 1.0  # an upload of a small claim object is done by then
 
 
 def _doc(text: str) -> Optional[Dict[str, Any]]:
@@ -59,15 +61,22 @@ class Folder:
     def _read(self, step: str, name: str) -> Optional[Dict[str, Any]]:
         return _doc(self.rclone.run(step, ["cat", f"{self.folder}/{name}"], NOT_FOUND))
 
-    def claim(self, replace: bool) -> None:
-        """Refuse another job's folder (unless ``replace``), then write the claim and drop ``_SUCCESS``."""
-        listing, claimed, manifest = self.rclone.run_all([
-            ("list the run folder", [*common.LSJSON, self.folder], NOT_FOUND),
+    def _owners(self) -> Tuple[Dict[str, int], List[Dict[str, Any]]]:
+        """The folder's objects, and the claim and manifest among them."""
+        # The listing first: a claim or manifest it shows is there to be read after it.
+        objects = self._list("list the run folder")
+        claimed, manifest = self.rclone.run_all([
             ("read the folder's claim", ["cat", f"{self.folder}/{CLAIM}"], NOT_FOUND),
             ("read the folder's manifest", ["cat", f"{self.folder}/{MANIFEST}"], NOT_FOUND),
         ])  # fmt: skip
-        objects = common.listed("list the run folder", listing)
-        owners = [doc for doc in (_doc(claimed), _doc(manifest)) if doc is not None]
+        return objects, [doc for doc in (_doc(claimed), _doc(manifest)) if doc is not None]
+
+    def claim(self, replace: bool) -> None:
+        """Refuse another job's folder (unless ``replace``), then write the claim and drop ``_SUCCESS``."""
+        objects, owners = self._owners()
+        if objects and not owners:  # another run may be writing its claim this very moment: look again
+            time.sleep(SETTLE_SECONDS)
+            objects, owners = self._owners()
         if objects and not owners:
             example = sorted(objects)[0]
             raise common.Fail(
