@@ -154,6 +154,7 @@ RUN_PARAMS = (
 
 # Sharded runs (a Pipeline): the Task's shard param, the Pipeline's own params, tasks and results.
 PARAM_SHARD_INDEX = "shard-index"
+PARAM_REPLACE_OUTPUT = "replace-output"
 PARAM_SHARD_COUNT = "shard-count"
 PARAM_RUN_UID = "run-uid"
 PIPELINE_TASK_PLAN = "plan"

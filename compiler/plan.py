@@ -75,10 +75,13 @@ PARAM_DOCS = {
     n.PARAM_OUTPUT_PATH: "Path inside the output connection; results land in <path>/<request id>/.",
 }
 RESULTS = (
-    Result(n.RESULT_INPUT_SUMMARY, "Counts of accepted and rejected input files (JSON)."),
-    Result(n.RESULT_OUTPUT_SUMMARY, "Counts of accepted and rejected output files (JSON)."),
+    Result(n.RESULT_INPUT_SUMMARY, "Counts of accepted and rejected input files (JSON), from sync-output."),
+    Result(n.RESULT_OUTPUT_SUMMARY, "Counts of accepted and rejected output files (JSON), from sync-output."),
 )
 VOLUME_ORDER = tuple(n.MOUNT_PATHS)
+REPLACE_OUTPUT_DOC = (
+    "true: the run may replace another job's work in its output folder (InferenceJob replaceOutput)."
+)
 SHARD_INDEX_DOC = "The shard this run processes (set by the sharded run's matrix); empty: the whole input."
 
 
@@ -135,7 +138,8 @@ class _Planner:
     def run_plan(self, service: Service) -> RunPlan:
         sharded = service.name in self.sharded
         steps = service_steps(self.settings, self.connections, service, sharded)
-        params = self.task_params(service)
+        # Not a run param: a webhook call never sets it, so only a committed job can replace other work.
+        params = (*self.task_params(service), Param(n.PARAM_REPLACE_OUTPUT, REPLACE_OUTPUT_DOC, "false"))
         if sharded:
             params += (Param(n.PARAM_SHARD_INDEX, SHARD_INDEX_DOC, ""),)
         used = {m.volume for step in steps for m in step.mounts}
@@ -221,7 +225,10 @@ class _Planner:
         )
         name = n.taskrun_name(job.name, self.fingerprint(job, run))
         # An unset request id is the run's own name: deterministic, and unique per content.
-        run = replace(run, params=((n.PARAM_REQUEST_ID, effective.requestId or name), *run.params))
+        replacing = ((n.PARAM_REPLACE_OUTPUT, "true"),) if job.spec.replaceOutput else ()
+        run = replace(
+            run, params=((n.PARAM_REQUEST_ID, effective.requestId or name), *run.params, *replacing)
+        )
         labels = _labels(
             (n.LABEL_MANAGED_BY, n.TEKTON_MANAGED_BY),
             (n.LABEL_SERVICE, service.name),

@@ -48,7 +48,10 @@ cp "$(command -v rclone)" "$ODAHU_BIN_DIR/rclone"
 """
 
 SHARD_COUNT_DOC = "How many shards the input is split into (at most BatchSettings.maxParallelShards run)."
-RUN_UID_DOC = "The sharded run's uid: the request id when none is given."
+RUN_UID_DOC = "The sharded run's uid: the request id when none is given, and the name of its claim."
+REPLACE_OUTPUT_DOC = (
+    "true: the run may replace another job's work in its output folder (InferenceJob replaceOutput)."
+)
 RESULTS = (
     (n.RESULT_SHARD_IDS, "array", "The shard indexes, for the matrix (JSON array of strings)."),
     (n.RESULT_SHARD_COUNT, "string", "How many shards the input was split into."),
@@ -76,6 +79,7 @@ def _declare(*names: str) -> tuple[Param, ...]:
         n.PARAM_OUTPUT_CONNECTION: "Connection to write the results to.",
         n.PARAM_OUTPUT_PATH: "Path inside the output connection; results land in <path>/<request id>/.",
         n.PARAM_SHARD_COUNT: SHARD_COUNT_DOC,
+        n.PARAM_REPLACE_OUTPUT: REPLACE_OUTPUT_DOC,
     }
     return tuple(Param(name, docs[name]) for name in names)
 
@@ -135,6 +139,8 @@ def sharded_run(
             "--source", data,
             "--dest", output,
             "--request-id", ParamRef(n.PARAM_REQUEST_ID),
+            "--service", service.name,
+            "--replace-output", ParamRef(n.PARAM_REPLACE_OUTPUT),
             "--shards", ParamRef(n.PARAM_SHARD_COUNT),
             "--cap", str(settings.maxParallelShards),
             "--results-dir", RESULTS_DIR,
@@ -149,11 +155,17 @@ def sharded_run(
         n.STEP_MERGE,
         (
             "--dest", output,
+            "--source", data,
             "--request-id", ParamRef(n.PARAM_REQUEST_ID),
+            "--service", service.name,
             "--shards", ParamRef(n.PARAM_SHARD_COUNT),
             *merge_policy,
         ),
     )  # fmt: skip
+    # plan and merge name the same claim on the run's folder: the PipelineRun's uid.
+    merge_step = replace(
+        merge_step, env=(*merge_step.env, EnvVar("ODAHU_RUN_UID", ParamRef(n.PARAM_RUN_UID)))
+    )
     request_id = TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_REQUEST_ID)
     passed = {p: ParamRef(p) for p in n.RUN_PARAMS}
     plan_task = PipelineTask(
@@ -162,8 +174,9 @@ def sharded_run(
             *((p, passed[p]) for p in n.RUN_PARAMS),
             (n.PARAM_RUN_UID, PipelineRunUidRef()),
             (n.PARAM_SHARD_COUNT, ParamRef(n.PARAM_SHARD_COUNT)),
+            (n.PARAM_REPLACE_OUTPUT, ParamRef(n.PARAM_REPLACE_OUTPUT)),
         ),
-        declared=_declare(*n.RUN_PARAMS, n.PARAM_RUN_UID, n.PARAM_SHARD_COUNT),
+        declared=_declare(*n.RUN_PARAMS, n.PARAM_RUN_UID, n.PARAM_SHARD_COUNT, n.PARAM_REPLACE_OUTPUT),
         results=RESULTS,
         volumes=volumes,
         steps=inline.all(plan_step),
@@ -176,21 +189,28 @@ def sharded_run(
         matrix=(n.PARAM_SHARD_INDEX, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_IDS, whole=True)),
         retries=SHARD_RETRIES,
     )
-    merge_params = (n.PARAM_REQUEST_ID, n.PARAM_OUTPUT_CONNECTION, n.PARAM_OUTPUT_PATH, n.PARAM_SHARD_COUNT)
+    merge_params = (*n.RUN_PARAMS, n.PARAM_SHARD_COUNT, n.PARAM_RUN_UID)
     merge_task = PipelineTask(
         name=n.PIPELINE_TASK_MERGE,
         params=(
             (n.PARAM_REQUEST_ID, request_id),
+            (n.PARAM_DATA_CONNECTION, passed[n.PARAM_DATA_CONNECTION]),
+            (n.PARAM_DATA_PATH, passed[n.PARAM_DATA_PATH]),
             (n.PARAM_OUTPUT_CONNECTION, passed[n.PARAM_OUTPUT_CONNECTION]),
             (n.PARAM_OUTPUT_PATH, passed[n.PARAM_OUTPUT_PATH]),
             (n.PARAM_SHARD_COUNT, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_COUNT)),
+            (n.PARAM_RUN_UID, PipelineRunUidRef()),
         ),
         run_after=(n.PIPELINE_TASK_SHARD,),
         declared=_declare(*merge_params),
         volumes=volumes,
         steps=inline.all(merge_step, data=False),  # the merge task is given no data connection
     )
-    params = (*task_params, Param(n.PARAM_SHARD_COUNT, SHARD_COUNT_DOC, str(service.spec.parallelism)))
+    params = (
+        *task_params,
+        Param(n.PARAM_REPLACE_OUTPUT, REPLACE_OUTPUT_DOC, "false"),
+        Param(n.PARAM_SHARD_COUNT, SHARD_COUNT_DOC, str(service.spec.parallelism)),
+    )
     return ShardedRunPlan(
         meta=meta,
         service=service.name,

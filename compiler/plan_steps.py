@@ -296,6 +296,10 @@ class _Steps:
             args += ("--odahu-responses", *self.model_args())
         return tuple(args)
 
+    # The validators only record their verdict (--record-verdict): a step that exits non-zero makes Tekton
+    # skip every later step (tektoncd/pipeline v1.15.0 cmd/entrypoint/waiter.go returns
+    # ErrSkipPreviousStepFailed once an earlier step's .err post file exists), and the rejected files and
+    # reports would die with the pod before sync-output uploads them. sync-output applies the verdict last.
     # The input is checked in place (--valid is the folder checked): valid files cost no directory operation,
     # and rejected ones are moved out before the predictor sees the folder. Every file there is the helpers'
     # own. The output is not: the predictor may run as another user and own the folders it made, so a helper
@@ -308,7 +312,7 @@ class _Steps:
                 "request", _path(n.VOLUME_INPUT),
                 "--valid", _path(n.VOLUME_INPUT),
                 "--rejected", f"{REJECTED}/input",
-                "--summary", ResultPathRef(n.RESULT_INPUT_SUMMARY),
+                "--record-verdict",
                 "--facts", REQUEST_FACTS,
                 *self.policy_args(response=False),
             ),
@@ -387,7 +391,7 @@ class _Steps:
                 "--rejected", f"{REJECTED}/output",
                 "--requests", _path(n.VOLUME_INPUT),
                 "--request-facts", REQUEST_FACTS,
-                "--summary", ResultPathRef(n.RESULT_OUTPUT_SUMMARY),
+                "--record-verdict",
                 *self.policy_args(response=True),
             ),
             (
@@ -409,6 +413,10 @@ class _Steps:
                 "--rejected", REJECTED,
                 "--inputs", _path(n.VOLUME_INPUT),
                 "--dest", destination,
+                "--source", Join((ParamRef(n.PARAM_DATA_CONNECTION), ":", ParamRef(n.PARAM_DATA_PATH))),
+                "--replace-output", ParamRef(n.PARAM_REPLACE_OUTPUT),
+                "--input-summary", ResultPathRef(n.RESULT_INPUT_SUMMARY),
+                "--output-summary", ResultPathRef(n.RESULT_OUTPUT_SUMMARY),
                 *self.request_id(),
                 *self.model_args(),
                 "--image", self.service.spec.image,

@@ -26,7 +26,7 @@ REQUEST_ID_PATTERN = n.REQUEST_ID_PATTERN
 PARENT_PATTERN = "(^|/)[.][.](/|$)"
 VALUE_MAX = n.REQUEST_ID_MAX
 OVERRIDES = ("dataSource", "outputDestination")
-FORBIDDEN = ("resources", "nodeSelector")
+FORBIDDEN = ("resources", "nodeSelector", "replaceOutput")
 # The header Tekton Triggers' own compareSecret examples read (pkg/interceptors/cel/triggers.go).
 TOKEN_HEADER = "X-Secret-Token"
 

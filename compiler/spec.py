@@ -281,6 +281,9 @@ class InferenceJobSpec(SpecModel):
     resources: ResourceRequirements | None = None
     timeout: Duration | None = None
     parallelism: Annotated[int, Field(ge=1, le=256)] | None = None
+    replaceOutput: bool = False
+    """May this job's run replace another job's work in its output folder? Objects that no run wrote are
+    never replaced."""
 
 
 # --- BatchSettings ----------------------------------------------------------------------------

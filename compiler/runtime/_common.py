@@ -109,6 +109,31 @@ def model_meta(path: Optional[str], name: Optional[str], version: Optional[str])
     return {"name": name or "", "version": version or ""}
 
 
+LSJSON = ["lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime"]
+# rclone names a control character or DEL by its look-alike (U+2400.., U+2421) and quotes a real look-alike
+# with U+201B; a file on disk has the raw character. Names from both sides are compared folded.
+FOLD: Dict[int, Optional[int]] = {0x2400 + c: c for c in range(32)}
+FOLD.update({0x2421: 0x7F, 0x201B: None})
+
+
+def fold(name: str) -> str:
+    return name.translate(FOLD)
+
+
+def listed(step: str, listing: str) -> Dict[str, int]:
+    """Every object of an ``rclone lsjson`` listing (LSJSON) with its size, read line by line."""
+    found: Dict[str, int] = {}
+    for line in listing.split("\n"):  # not splitlines(): U+0085 in keys
+        line = line.strip().rstrip(",")
+        if line and line not in ("[", "]", "[]"):
+            try:
+                entry = json.loads(line)
+                found[str(entry["Path"])] = int(entry.get("Size", -1))
+            except (ValueError, KeyError, TypeError):
+                raise Fail(f"{step}: unexpected rclone lsjson line: {line[:200]}") from None
+    return found
+
+
 class Rclone:
     """Runs rclone with the shared robust flags, inside an overall deadline."""
 

@@ -1,21 +1,25 @@
 """shard: split a run's input into shards (plan), and join what the shards wrote into one run (merge).
 
 Usage: shard.py plan --source CONN:PATH --dest CONN:PATH --request-id ID --shards N [--cap C]
-                     [--results-dir DIR] [--repartition] [--rclone PATH] [--config FILE] [--timeout S]
-       shard.py merge --dest CONN:PATH --request-id ID --shards N [--max-rejected N]
-                      [--max-rejected-fraction F] [--rclone PATH] [--config FILE] [--timeout S]
+                     [--results-dir DIR] [--repartition] [--service S] [--replace-output true|false]
+                     [--rclone PATH] [--config FILE] [--timeout S]
+       shard.py merge --dest CONN:PATH --request-id ID --shards N [--max-rejected N] [--source CONN:PATH]
+                      [--max-rejected-fraction F] [--service S] [--rclone PATH] [--config FILE] [--timeout S]
 
-The run's folder is ``CONN:PATH/<request-id>/``; the shards' files are under its ``_shards/``.
-plan lists the source once, gives each key a shard (``_partition.py``; N clamped to --cap), removes the run's
-``_SUCCESS`` and the shards' old manifests and reports, uploads ``_shards/<i>/files.txt`` per shard (its keys,
-sorted, one a line, for ``rclone copy --files-from-raw``) then ``_shards/partition.json``, and writes the
-Tekton results ``shard-ids``, ``shard-count`` and ``request-id`` (the resolved id) into --results-dir.
-A rerun over the same keys keeps the stored partition; other keys fail unless --repartition.
-merge reads what ``sync_output.py --shard <i>`` wrote: outputs in the run's folder, rejected files in
-``_rejected/<kind>/``, reports in ``_shards/<i>/_rejected/<kind>/``, last ``_shards/<i>/_manifest.json``. A
-missing manifest fails, naming the shards. It checks each shard's file count and that no two shards wrote one
-file, deletes what no shard lists (as a single run's sync does), and writes the merged reports,
-``_manifest.json`` (``shard`` on each input and output, ``rejected_shards``, ``shards``), last ``_SUCCESS``.
+The run's folder is ``CONN:PATH/<request-id>/``; the shards' files are under its ``_shards/``. plan claims
+the run's folder as the PipelineRun (``_claim.py``: ``ODAHU_RUN_UID``; another job's work or other data
+there is refused unless --replace-output true), lists the source once, gives each key a shard
+(``_partition.py``; N clamped to --cap), removes the run's ``_SUCCESS`` and the shards' old manifests and
+reports, uploads ``_shards/<i>/files.txt`` per shard (its keys, sorted, one a line, for ``rclone copy
+--files-from-raw``) then ``_shards/partition.json``, and writes the Tekton results ``shard-ids``,
+``shard-count`` and ``request-id`` (the resolved id) into --results-dir. A rerun over the same keys keeps
+the stored partition; other keys fail unless --repartition. merge reads what ``sync_output.py --shard <i>``
+wrote: outputs in the run's folder, rejected files in ``_rejected/<kind>/``, reports in
+``_shards/<i>/_rejected/<kind>/``, last ``_shards/<i>/_manifest.json``. A missing manifest fails, naming the
+shards. It checks each shard's file count and that no two shards wrote one file, checks the claim is still
+this run's, deletes what no shard lists (earlier attempts of this job), and writes the merged reports,
+``_manifest.json`` (``shard`` on each input and output, ``rejected_shards``, ``shards``), last ``_SUCCESS``,
+unless the whole run's validation policy failed: then it exits 1 with everything else in storage.
 """
 
 from __future__ import annotations
@@ -28,38 +32,28 @@ import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 try:
+    from . import _claim as claim
     from . import _common as common
     from . import _partition as part
-    from .validate import _fraction, _policy
+    from ._validate_cli import fraction, policy
 except ImportError:  # run as a plain file next to its siblings
+    import _claim as claim  # type: ignore[no-redef,import-not-found]
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _partition as part  # type: ignore[no-redef,import-not-found]
-    from validate import _fraction, _policy  # type: ignore[no-redef,import-not-found]
+    from _validate_cli import fraction, policy  # type: ignore[no-redef,import-not-found]
 
 PROG = "shard"
 KINDS = ("input", "output")
 REPORT = "_report.json"
-META = ("request_id", "service", "model_name", "model_version", "image")
+META = ("request_id", "service", "source", "model_name", "model_version", "image")
 NOT_FOUND = (0, 3, 4)  # rclone's exit codes for "directory not found" and "file not found"
-LSJSON = ["lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime"]
-# rclone names a control character or DEL by its look-alike (U+2400.., U+2421) and quotes a real look-alike
-# with U+201B; a file on disk has the raw character. Names from both sides are compared folded.
-FOLD: Dict[int, Optional[int]] = {0x2400 + c: c for c in range(32)}
-FOLD.update({0x2421: 0x7F, 0x201B: None})
+LSJSON = common.LSJSON
 Doc = Dict[str, Any]
 
 
 def _keys(step: str, listing: str) -> List[str]:
-    """Every object of an ``rclone lsjson`` listing, relative, sorted, read line by line."""
-    keys: List[str] = []
-    for line in listing.split("\n"):  # not splitlines(): U+0085 in keys
-        line = line.strip().rstrip(",")
-        if line and line not in ("[", "]", "[]"):
-            try:
-                keys.append(str(json.loads(line)["Path"]))
-            except (ValueError, KeyError, TypeError):
-                raise common.Fail(f"{step}: unexpected rclone lsjson line: {line[:200]}") from None
-    return sorted(keys)
+    """Every object of an ``rclone lsjson`` listing, relative, sorted."""
+    return sorted(common.listed(step, listing))
 
 
 def _read_json(path: str, where: str) -> Any:
@@ -78,6 +72,8 @@ def plan(args: argparse.Namespace) -> str:
     rclone = common.Rclone(args.rclone, args.config, args.timeout)
     folder = args.dest.rstrip("/") + "/" + rid
     store = folder + "/_shards"
+    # The run claims its folder before anything is written; merge checks the claim before _SUCCESS.
+    _folder(args, rclone, rid).claim(args.replace_output == "true")
     listing, stored = rclone.run_all([
         ("list the input", [*LSJSON, args.source], (0,)),
         ("read the stored partition", ["cat", store + "/partition.json"], NOT_FOUND),
@@ -128,6 +124,15 @@ def plan(args: argparse.Namespace) -> str:
                 fh.write(value)
     sizes = sorted(len(names) for names in lists)
     return f"{len(keys)} objects in {shards} shards ({sizes[0]} to {sizes[-1]} each), lists in {store}/"
+
+
+def _folder(args: argparse.Namespace, rclone: common.Rclone, rid: str) -> claim.Folder:
+    """The run's folder as this PipelineRun (its uid, the same in plan and merge) writes it."""
+    job = {"request_id": rid, "service": args.service or "", "source": args.source or ""}
+    token = os.environ.get("ODAHU_RUN_UID", "").strip()
+    if not token:
+        raise common.Fail("ODAHU_RUN_UID is not set: the sharded run's uid names its claim on the folder")
+    return claim.Folder(rclone, args.dest.rstrip("/") + "/" + rid, token, job)
 
 
 def _entries(doc: Doc, field: str, shard: int) -> List[Doc]:
@@ -201,24 +206,25 @@ def merge_reports(reports: List[Tuple[int, Doc]], shards: int) -> Doc:
     return merged
 
 
-def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> None:
-    """The validation policy over the whole run: each shard only checked its own share."""
+def _run_policy(args: argparse.Namespace, kind: str, report: Doc) -> Optional[str]:
+    """The validation policy over the whole run (each shard only checked its own share): why it fails."""
     if args.max_rejected is None and args.max_rejected_fraction is None:
-        return
+        return None
     missing = len(report.get("missing") or [])
     failures, total = int(report["rejected"]) + missing, int(report["checked"]) + missing
-    passed, rule = _policy(args, failures, total)
+    passed, rule = policy(args, failures, total)
     report["policy"] = {"passed": passed, "rule": f"{rule} (whole run)"}
-    if not passed:
-        raise common.Fail(f"{kind} validation of the whole run: {failures} of {total} files rejected or "
-                          f"missing, the policy allows {rule}")  # fmt: skip
+    if passed:
+        return None
+    return (f"{kind} validation of the whole run: {failures} of {total} files rejected or missing, the "
+            f"policy allows {rule}")  # fmt: skip
 
 
-def _fold(name: str) -> str:
-    return name.translate(FOLD)
+_fold = common.fold
 
 
-PRUNE_SCOPE = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*"]
+PRUNE_SCOPE = ["--exclude", "/_shards/**", "--exclude", "/_manifest*.json", "--exclude", "/_SUCCESS*",
+               "--exclude", "/" + claim.CLAIM]  # fmt: skip
 
 
 def prune(rclone: common.Rclone, folder: str, listing: str, doc: Doc) -> int:
@@ -282,18 +288,25 @@ def merge(args: argparse.Namespace) -> str:
     if doc["request_id"] != rid:
         raise common.Fail(f"the shards' manifests are for request {doc['request_id']!r}, not {rid!r}")
     merged = {kind: merge_reports(reports[kind], args.shards) for kind in KINDS if reports[kind]}
-    for kind, report in merged.items():
-        _run_policy(args, kind, report)
+    # The shards only recorded their verdicts (a retried shard would compute the same one again); the run's
+    # verdict is applied here, once the reports and the manifest are in storage.
+    failed = [why for why in (_run_policy(args, kind, report) for kind, report in merged.items()) if why]
+    owner = _folder(args, rclone, rid)
+    owner.check("remove stale files")
     removed = prune(rclone, folder, listing, doc)
     with tempfile.TemporaryDirectory() as tmp:
         for kind, report in merged.items():
             common.write_json(os.path.join(tmp, "_rejected", kind, REPORT), report)
         common.write_json(os.path.join(tmp, "_manifest.json"), doc)
         rclone.run("upload the reports and the manifest", ["copy", tmp, folder])
-        marker = os.path.join(tmp, "_SUCCESS")
-        open(marker, "wb").close()
-        rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])
+        if not failed:
+            marker = os.path.join(tmp, "_SUCCESS")
+            open(marker, "wb").close()
+            owner.check("write the success marker")
+            rclone.run("write the success marker", ["copyto", marker, folder + "/_SUCCESS"])
     rejected = sum(len(names) for names in doc["rejected"].values())
+    if failed:
+        raise common.Fail(f"{folder}: reports and manifest written, no _SUCCESS: " + "; ".join(failed))
     return (
         f"{folder}: {args.shards} shards, {len(doc['outputs'])} outputs, {rejected} rejected files, "
         f"{removed} stale files removed, _SUCCESS written"
@@ -319,12 +332,16 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--rclone", help="rclone binary (default: $ODAHU_RCLONE or rclone)")
         sub.add_argument("--config", help="rclone config (default: $RCLONE_CONFIG)")
         sub.add_argument("--timeout", type=float, default=4 * 3600, help="time limit, s (default 4 h)")
+        sub.add_argument("--service", help="InferenceService name: with the request id and source, the job")
     plan_cmd.add_argument("--source", required=True, help="CONN:PATH of the input objects")
+    merge_cmd.add_argument("--source", help="CONN:PATH of the input objects (recorded in the claim)")
+    plan_cmd.add_argument("--replace-output", choices=("true", "false"), default="false",
+                          help="true: take over a folder holding another job's work")  # fmt: skip
     plan_cmd.add_argument("--cap", type=_count, help="the most shards of one run (N is clamped to it)")
     plan_cmd.add_argument("--results-dir", help="folder for the results shard-ids, shard-count, request-id")
     plan_cmd.add_argument("--repartition", action="store_true", help="partition again if the input changed")
     merge_cmd.add_argument("--max-rejected", type=int, help="run-wide: allow N rejected or missing")
-    merge_cmd.add_argument("--max-rejected-fraction", type=_fraction, help="run-wide: allow this fraction")
+    merge_cmd.add_argument("--max-rejected-fraction", type=fraction, help="run-wide: allow this fraction")
     return parser
 
 

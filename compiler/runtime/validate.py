@@ -9,10 +9,14 @@ are (no directory operation per file) and rejected ones are moved out to --rejec
 holding exactly the valid files. ``<rejected>/_report.json`` names each rejected file with a JSON pointer,
 rule id and message per error (at most 20 kept per file), lists the warnings, and for responses the missing
 ones. Rule R0 rejects a file as a file: not .json, a symlink (never followed), larger than
---max-file-bytes (refused unread), or one whose checks could not finish (any exception, MemoryError too).
-The whole pass always finishes before the policy decides the exit code: by default any rejection fails
-(exit 1); --max-rejected N / --max-rejected-fraction F allow some (every limit given must hold). Files are
-checked in parallel on the pod's cores. Rules: README.md (R0-R24 of notes/v2-protocol.md).
+--max-file-bytes (refused unread), a response named like the run's own files (``_...`` at the top), or
+one whose checks could not finish (any exception, MemoryError too). The whole pass always finishes before
+the policy decides the exit code: by default any rejection fails (exit 1); --max-rejected N /
+--max-rejected-fraction F allow some (every limit given must hold). With --record-verdict the verdict is
+only recorded (the report's ``policy``) and the exit code is 0: in a Task a failing step makes Tekton skip
+every later one, the upload included, so sync-output applies the verdict once the rejected files and
+reports are in storage. Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of
+notes/v2-protocol.md).
 
 Ambiguities (default; option): A1 rank 0 holds one element. A2 FP16 as JSON accepted, warned (--refuse-fp16).
 A3 duplicate tensor names rejected. A4 duplicate keys rejected. A5 BOM rejected. A6 7.0 for an integer
@@ -38,12 +42,14 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Se
 try:
     from . import _common as common
     from . import _files, _odahu, _requests
+    from . import _validate_cli as validate_cli
     from .v2rules import Findings, Profile, check
 except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _files  # type: ignore[no-redef,import-not-found]
     import _odahu  # type: ignore[no-redef,import-not-found]
     import _requests  # type: ignore[no-redef,import-not-found]
+    import _validate_cli as validate_cli  # type: ignore[no-redef,import-not-found]
     from v2rules import Findings, Profile, check  # type: ignore[no-redef,import-not-found]
 
 REPORT = "_report.json"
@@ -78,6 +84,11 @@ def _entry(found: Findings) -> Entry:
     return entry
 
 
+def reserved(rel: str) -> bool:
+    """A response path the run's folder keeps for its own files (_SUCCESS, _manifest.json, _rejected/...)."""
+    return rel.startswith("_")
+
+
 def check_one(job: Job, rel: str) -> Result:
     """The Result of one file; whatever goes wrong on it (a bug, MemoryError) is that file's rejection."""
     try:
@@ -98,6 +109,8 @@ def _check_one(job: Job, rel: str) -> Result:
     path = job.src + os.sep + rel  # src has no trailing separator (main)
     if os.path.islink(path):
         found.error("", "R0", "a symbolic link: never followed, its target is not checked")
+    elif job.kind == "response" and reserved(rel):
+        found.error("", "R0", "names starting with _ at the top of the output are the run's own files")
     elif not (rel.endswith(".json") or rel.lower().endswith(".json")):
         found.error("", "R0", "not a .json file")
     else:
@@ -125,9 +138,17 @@ def check_files(job: Job, rels: List[str]) -> List[Result]:
     return [check_one(job, rel) for rel in rels]
 
 
+def stored_name(rel: str) -> str:
+    """A rejected file's name in the rejected folder: its own, except the report's and its escapes.
+
+    ``_report.json`` followed by any number of ``~`` gets one more: no file can take the report's name,
+    and no two files share one.
+    """
+    return rel + "~" if rel.rstrip("~") == REPORT else rel
+
+
 def _rejected_path(job: Job, rel: str) -> str:
-    """Where a rejected file goes; one named like the report keeps a distinct name."""
-    return os.path.join(job.rejected, rel + ".file" if rel == REPORT else rel)
+    return os.path.join(job.rejected, stored_name(rel))
 
 
 def place_file(job: Job, result: Result, made: Set[str]) -> Result:
@@ -224,76 +245,14 @@ def _checked_with_pool(job: Job, chunks: List[List[str]], jobs: int, context: An
             yield own[index] if index in own else future.result()
 
 
-def _policy(args: argparse.Namespace, failures: int, total: int) -> Tuple[bool, str]:
-    limits = []
-    passed = True
-    if args.max_rejected is not None:
-        limits.append(f"up to {args.max_rejected} rejected")
-        passed = passed and failures <= args.max_rejected
-    if args.max_rejected_fraction is not None:
-        limits.append(f"up to {args.max_rejected_fraction:g} of the files rejected")
-        passed = passed and failures <= args.max_rejected_fraction * total
-    if not limits:
-        return failures == 0, "no rejections allowed"
-    return passed, " and ".join(limits)
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="validate", description=__doc__.split("\n\n")[0])
-    add = parser.add_argument
-    add("kind", choices=("request", "response"), help="what the files are")
-    add("src", metavar="SRC_DIR", help="folder to check (walked recursively)")
-    add(
-        "--valid", required=True, help="folder that receives the valid files (SRC_DIR itself: check in place)"
-    )
-    add("--rejected", required=True, help="folder that receives the rejected files and _report.json")
-    add("--max-rejected", type=int, help="allow up to N rejected (or missing) files")
-    add("--max-rejected-fraction", type=_fraction, help="allow up to this fraction of the files rejected")
-    add("--requests", help="(response) folder of the requests, for the cross-file checks")
-    add("--facts", help="(request) write each valid request's id and requested outputs to this file")
-    add("--request-facts", help="(response) the --facts file of the requests, read instead of each request")
-    add("--require-one-per-request", action="store_true", help="every request needs a response (R23)")
-    add("--require-matching-ids", action="store_true", help="a response carries its request's id (R23)")
-    add("--summary", help="write {checked, valid, rejected, missing} as compact JSON to this file")
-    add("--max-file-bytes", type=int, default=_files.MAX_FILE_BYTES, help="larger files are rejected unread")
-    add("--jobs", type=int, default=0, help="worker processes (default: the pod's cores)")
-    add("--quiet", action="store_true", help="print only the summary line")
-    profile = parser.add_argument_group("profile (ambiguities of the protocol, see README.md)")
-    flag = profile.add_argument
-    flag("--refuse-fp16", dest="fp16", action="store_false", help="A2: refuse FP16 data as JSON numbers")
-    flag("--allow-fp16", dest="fp16", action="store_true", help="A2: accept it, with a warning (default)")
-    flag("--allow-bf16", action="store_true", help="A9: accept the BF16 datatype")
-    flag("--allow-nan-tokens", action="store_true", help="A13: accept NaN/Infinity tokens in FP tensors")
-    flag("--allow-null-as-nan", action="store_true", help="A13: accept null elements in FP tensors")
-    flag("--relaxed-output-parameters", action="store_true", help="A14: any value in response parameters")
-    flag("--allow-unnatural-nesting", dest="unnatural", action="store_true", help="A7: accept it")
-    flag("--reject-unnatural-nesting", dest="unnatural", action="store_false", help="A7: refuse (default)")
-    flag("--max-depth", type=int, default=64, help="A20: deepest nesting of data (default 64)")
-    flag("--strict-integers", action="store_true", help="A6: refuse 7.0 where an integer is due")
-    flag("--require-response-id", action="store_true", help="A8: a response must carry an id")
-    odahu = parser.add_argument_group("ODAHU-style responses (see _odahu.py)")
-    odahu.add_argument("--odahu-responses", action="store_true", help="accept them, warned")
-    odahu.add_argument("--model-meta", help="the model.json sync_model wrote: fills a missing model_name")
-    odahu.add_argument("--model-name", help="model name of a model baked into the image")
-    odahu.add_argument("--model-version", help="model version of a model baked into the image")
-    parser.set_defaults(fp16=True, unnatural=False)
-    return parser
-
-
 def _report(job: Job, results: List[Result], missing: List[str]) -> Tuple[Entry, Counter[str]]:
     rejected: List[Entry] = []
     warned: List[Entry] = []
     rules: Counter[str] = Counter()
     for rel, ok, entry, _ in results:
         if not ok and entry is not None:
-            rejected.append({"file": rel, **entry})
+            renamed = {"stored_as": stored_name(rel)} if stored_name(rel) != rel else {}
+            rejected.append({"file": rel, **renamed, **entry})
             rules.update({err["rule"] for err in entry["errors"]})
         elif entry is not None:
             warned.append({"file": rel, **entry})
@@ -318,7 +277,7 @@ def _odahu_results(
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+    args = validate_cli.parser(__doc__.split("\n\n")[0]).parse_args(argv)
     prog = "validate-input" if args.kind == "request" else "validate-output"
     if not os.path.isdir(args.src):
         raise common.Fail(f"source folder {args.src} does not exist")
@@ -374,7 +333,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         present = set(files)
         missing = [rel for rel in common.walk_files(requests) if rel.endswith(".json") and rel not in present]
     report, rules = _report(job, results, missing)
-    passed, policy = _policy(args, report["rejected"] + len(missing), len(results) + len(missing))
+    passed, policy = validate_cli.policy(args, report["rejected"] + len(missing), len(results) + len(missing))
     report["policy"] = {"passed": passed, "rule": policy}
     common.write_json(os.path.join(args.rejected, REPORT), report)
     if args.facts and args.kind == "request":
@@ -397,7 +356,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     line += f", {len(missing)} missing" if missing else ""
     line += f" -> {'OK' if passed else 'FAILED'} (policy: {policy})"
     print(f"{prog}: {line}", file=sys.stdout if passed else sys.stderr, flush=True)
-    return 0 if passed else 1
+    return 0 if passed or args.record_verdict else 1
 
 
 if __name__ == "__main__":

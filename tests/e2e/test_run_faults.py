@@ -41,7 +41,13 @@ pytestmark = pytest.mark.e2e
 FILES = 300
 VALUES = 6000  # about 35 KB per request and per response
 TIMEOUT = "45s"  # the job's (TaskRun's) timeout: a normal run of these files takes about 10 s
-MARKERS = {"_SUCCESS", "_manifest.json", "_rejected/input/_report.json", "_rejected/output/_report.json"}
+MARKERS = {
+    "_SUCCESS",
+    "_claim.json",
+    "_manifest.json",
+    "_rejected/input/_report.json",
+    "_rejected/output/_report.json",
+}
 
 
 def setup_job(tmp_path: Path, store: Store) -> tuple[Path, Path, Path]:
@@ -67,7 +73,9 @@ def run_and_kill(
     def moving() -> bool:
         if step == "sync-data":
             return step_log_shows(runs, step, "Copied")
-        return step_log_shows(runs, step, "") and bool(store.files("output/req-1"))
+        # The run's claim lands first; the upload has started once an output is there.
+        uploaded = store.files("output/req-1")
+        return step_log_shows(runs, step, "") and any(f.startswith("request-") for f in uploaded)
 
     try:
         wait_until(lambda: proc.poll() is not None or moving(), 180, interval=0.02)

@@ -134,20 +134,34 @@ def test_invalid_inputs_are_rejected_reported_and_uploaded(tmp_path: Path) -> No
     assert "_SUCCESS" in tree
 
 
-def test_invalid_input_fails_the_run_by_default_and_is_kept(tmp_path: Path) -> None:
-    root = seed_local(tmp_path, {"bad.json": INVALID["bad.json"]})
-    specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()])
-    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
-    assert result.code == 1
-    assert "step validate-input failed (exit 1):" in result.out
-    assert "bad.json" in result.out
-    assert result.statuses()["user-container"] == "skipped"
-    assert not (root / "output" / "req-1" / "_SUCCESS").exists()
-    # Never lost: still in the source, and in the run directory with the report.
-    assert (root / "input" / "bad.json").exists()
-    rejected = result.rundir() / "volumes" / "odahu-rejected" / "input"
-    assert (rejected / "bad.json").read_bytes() == INVALID["bad.json"]
-    assert "bad.json" in (rejected / "_report.json").read_text()
+def test_invalid_input_fails_the_run_by_default_after_its_report_reached_storage(
+    tmp_path: Path, s3_server: MotoS3Server
+) -> None:
+    # Before: validate-input exited 1, Tekton skipped every later step (tektoncd/pipeline v1.15.0
+    # cmd/entrypoint/waiter.go ErrSkipPreviousStepFailed) and the report died with the pod's emptyDir.
+    store = s3_store(s3_server)
+    store.upload(input_folder(), "input")
+    store.upload(EXAMPLE / "model", "models/multiplier")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "bad.json").write_bytes(INVALID["bad.json"])
+    store.upload(bad, "input")
+    specs = write_specs(tmp_path / "specs", [store], service(), [job()])
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path), secrets=store.secrets)
+    assert result.code == 1, result.text
+    assert "step sync-output failed (exit 1):" in result.out
+    assert "the validation policy failed: input: 1 rejected" in result.out
+    assert result.statuses()["validate-input"] == "succeeded"
+    tree = store.tree("output/req-1")
+    assert tree["_rejected/input/bad.json"] == INVALID["bad.json"]
+    report = json.loads(tree["_rejected/input/_report.json"])
+    assert report["policy"] == {"passed": False, "rule": "up to 0 rejected"}
+    manifest = json.loads(tree["_manifest.json"])
+    assert manifest["rejected"]["input"] == ["bad.json"]
+    assert manifest["counts"]["input"]["rejected"] == 1
+    assert json_files(tree) == expected_outputs(), "the valid requests were answered"
+    assert "_SUCCESS" not in tree
+    assert "bad.json" in store.files("input"), "the source is never touched"
 
 
 FAILING = "import sys\nprint('loading the model', file=sys.stderr)\nsys.exit('predictor: model is corrupt')\n"
@@ -176,9 +190,14 @@ def test_invalid_response_is_caught_by_validate_output(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "specs", [local_store(root)], service(), [job()])
     result = odahu_run(tmp_path, specs, app=app_folder(tmp_path, INVALID_RESPONSE))
     assert result.code == 1
-    assert "step validate-output failed (exit 1):" in result.out
-    assert "request-1.json" in result.out
+    assert "step sync-output failed (exit 1):" in result.out
+    assert "the validation policy failed: output: " in result.out, result.out
+    assert "request-1.json" in store_report(root / "output" / "req-1", "output")
     assert not (root / "output" / "req-1" / "_SUCCESS").exists()
+
+
+def store_report(folder: Path, kind: str) -> str:
+    return (folder / "_rejected" / kind / "_report.json").read_text()
 
 
 def test_feedback_records_reach_an_http_sink(tmp_path: Path, http_sink: HttpSink) -> None:
@@ -273,3 +292,29 @@ def test_hostile_inputs_are_rejected_with_their_reason_and_kept_in_storage(
         "larger than the per-file limit 8192 (maxFileBytes): refused unread"
         in rules["too-big.json"]["message"]
     )
+
+
+# A predictor that also writes the run's results (Tekton mounts /tekton/results in every step).
+FORGING = (
+    "import pathlib, runpy; "
+    "pathlib.Path('$(results.input-summary.path)').write_text('{\"checked\": 999, \"rejected\": 0}'); "
+    "pathlib.Path('$(results.output-summary.path)').write_text('{\"checked\": 999, \"rejected\": 0}'); "
+    "runpy.run_path('/opt/app/predictor.py', run_name='__main__')"
+)
+
+
+def test_the_counts_a_run_reports_come_from_its_own_steps(tmp_path: Path) -> None:
+    # Before: validate-input and validate-output wrote the counts, the user step ran in between or after,
+    # and Tekton keeps the last value a step wrote (tektoncd/pipeline v1.15.0 pkg/pod/status.go).
+    root = seed_local(tmp_path, {"bad.json": INVALID["bad.json"]})
+    settings = {"validation": {"maxRejected": 5}}
+    svc = service(args=("-c", FORGING))
+    specs = write_specs(tmp_path / "specs", [local_store(root)], svc, [job()], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path))
+    assert result.code == 0, result.text
+    results = {key: json.loads(value) for key, value in result.summary()["results"].items()}
+    assert results["input-summary"]["checked"] == len(expected_outputs()) + 1
+    assert results["input-summary"]["rejected"] == 1
+    assert results["output-summary"]["checked"] == len(expected_outputs())
+    manifest = json.loads((root / "output" / "req-1" / "_manifest.json").read_bytes())
+    assert results["input-summary"]["rejected"] == manifest["counts"]["input"]["rejected"]

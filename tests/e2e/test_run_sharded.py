@@ -205,3 +205,29 @@ def test_ctrl_c_stops_every_shard(tmp_path: Path, s3_server: MotoS3Server) -> No
         ("shard", "interrupted"),
     ]
     assert "_SUCCESS" not in store.files("output/req-1")
+
+
+def test_a_rejection_is_a_verdict_not_retried_and_reported_in_storage(
+    tmp_path: Path, s3_server: MotoS3Server
+) -> None:
+    # Before: validate-input exited 1 in the shard's Task, so the shard was retried twice for the same
+    # answer and the merge never ran: the report died with the pod.
+    store = s3_store(s3_server)
+    seed(store, tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "bad.json").write_bytes(b'{"inputs": "not a list"}')
+    store.upload(bad, "input")
+    failed = run_job(tmp_path, store, 2, app_folder(tmp_path))
+    assert failed.code == 1, failed.text
+    assert "retry" not in failed.out, failed.text
+    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
+    statuses = {r["task"]: r["status"] for r in summary["taskRuns"] if r["status"] != "succeeded"}
+    assert statuses == {"merge": "failed"}
+    tree = store.tree("output/req-1")
+    assert tree["_rejected/input/bad.json"] == b'{"inputs": "not a list"}'
+    report = json.loads(tree["_rejected/input/_report.json"])
+    assert report["policy"]["passed"] is False
+    assert [entry["file"] for entry in report["files"]] == ["bad.json"]
+    assert json.loads(tree["_manifest.json"])["rejected"]["input"] == ["bad.json"]
+    assert "_SUCCESS" not in tree

@@ -21,7 +21,7 @@ from compiler.runtime._common import walk_files
 from compiler.runtime._partition import shard_of
 from tests.support.rclone import run_rclone
 
-from .conftest import RUNTIME, run_program
+from .conftest import RUNTIME, clean_env, run_program
 from .test_layering import _python39
 
 GOOD = [
@@ -63,6 +63,8 @@ class Run:
 
     def shard(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         common = ["--dest", "data:out", "--rclone", self.remote["rclone"], "--config", self.remote["config"]]
+        common += ["--service", "svc"]
+        env = {"ODAHU_RUN_UID": "pipelinerun-uid-1", **(env or {})}  # the PipelineRun's, in plan and merge
         return run_program("shard", [*args, *common, *(["--request-id", self.rid] if self.rid else [])], env)
 
     def plan(self, shards: int, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +72,7 @@ class Run:
         return self.shard("plan", "--source", "data:in", "--shards", str(shards), *results, *extra)
 
     def merge(self, shards: int, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.shard("merge", "--shards", str(shards), *extra)
+        return self.shard("merge", "--source", "data:in", "--shards", str(shards), *extra)
 
     def result(self, name: str) -> str:
         return (self.tmp / "results" / name).read_text()
@@ -123,6 +125,7 @@ class Run:
         args = ["--output", str(work / "output"), "--rejected", str(work / "rejected"), "--inputs",
                 str(work / "input"), "--dest", "data:out", "--request-id", self.rid, "--shard", str(shard),
                 "--model-name", "m", "--model-version", "1", "--service", "svc", "--image", "img:1",
+                "--source", "data:in",
                 "--rclone", self.remote["rclone"], "--config", self.remote["config"]]  # fmt: skip
         uploaded = run_program("sync_output", args)
         assert uploaded.returncode == 0, uploaded.stderr
@@ -308,8 +311,8 @@ def test_merge_writes_one_manifest_naming_each_files_shard(run: Run) -> None:
     assert (run.folder / "_SUCCESS").read_bytes() == b""
     owner = run.partition()["files"]
     doc = run.manifest()
-    assert set(doc) == {"request_id", "service", "model_name", "model_version", "image", "counts", "inputs",
-                        "outputs", "rejected", "rejected_shards", "shards"}  # fmt: skip
+    assert set(doc) == {"request_id", "service", "source", "model_name", "model_version", "image", "counts",
+                        "inputs", "outputs", "rejected", "rejected_shards", "shards"}  # fmt: skip
     assert (doc["request_id"], doc["service"], doc["image"], doc["shards"]) == (run.rid, "svc", "img:1", 3)
     assert [(e["file"], e["shard"]) for e in doc["inputs"]] == sorted((n, owner[n]) for n in GOOD)
     assert [(e["file"], e["shard"]) for e in doc["outputs"]] == sorted((n, owner[n]) for n in GOOD)
@@ -438,6 +441,10 @@ def test_merge_applies_the_rejection_policy_to_the_whole_run(run: Run) -> None:
     run.complete(2)
     _fails(run.merge(2, "--max-rejected", "1"), "input validation of the whole run: 2 of 28 files rejected")
     assert not (run.folder / "_SUCCESS").exists()
+    # The verdict comes after the upload: the run's reports and manifest are in storage all the same.
+    failed = json.loads((run.folder / "_rejected" / "input" / "_report.json").read_text())
+    assert failed["policy"] == {"passed": False, "rule": "up to 1 rejected (whole run)"}
+    assert len(run.manifest()["rejected"]["input"]) == 2
     assert run.merge(2, "--max-rejected", "2").returncode == 0
     report = json.loads((run.folder / "_rejected" / "input" / "_report.json").read_text())
     assert report["policy"] == {"passed": True, "rule": "up to 2 rejected (whole run)"}
@@ -455,7 +462,33 @@ def test_plan_runs_on_python_3_9(run: Run, flat_runtime: Path) -> None:
     args = ["plan", "--source", "data:in", "--dest", "data:out", "--request-id", run.rid, "--shards", "2"]
     args += ["--rclone", run.remote["rclone"], "--config", run.remote["config"]]
     result = subprocess.run(
-        [_python39(), str(flat_runtime / "shard.py"), *args], capture_output=True, text=True, check=False
-    )
+        [_python39(), str(flat_runtime / "shard.py"), *args], capture_output=True, text=True, check=False,
+        env=clean_env({"ODAHU_RUN_UID": "uid-1"}),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert run.partition()["shards"] == 2
+
+
+def test_plan_never_takes_a_folder_of_other_data_or_another_job(run: Run) -> None:
+    run.write_inputs()
+    run.folder.mkdir(parents=True)
+    (run.folder / "theirs.csv").write_text("private")
+    _fails(run.plan(2), "holds 1 objects that no run wrote (e.g. 'theirs.csv')")
+    assert sorted(p.name for p in run.folder.iterdir()) == ["theirs.csv"], "nothing written, nothing deleted"
+    (run.folder / "theirs.csv").unlink()
+    run.complete(2)
+    assert run.merge(2).returncode == 0
+    other = run.shard("plan", "--source", "data:elsewhere", "--shards", "2")
+    _fails(other, "holds the work of another job")
+    assert (run.folder / "_SUCCESS").exists(), "the other job's work stands"
+
+
+def test_merge_stops_when_another_run_claimed_the_folder(run: Run) -> None:
+    run.write_inputs()
+    run.complete(2)
+    # A second PipelineRun of the same job planned meanwhile: it owns the folder now.
+    second = run.shard("plan", "--source", "data:in", "--shards", "2", env={"ODAHU_RUN_UID": "uid-2"})
+    assert second.returncode == 0, second.stderr
+    run.run_shards(2)
+    _fails(run.merge(2), "claimed by run 'uid-2' while run 'pipelinerun-uid-1' wrote it")
+    assert not (run.folder / "_SUCCESS").exists()

@@ -47,8 +47,9 @@ def test_upload_manifest_and_marker(run_dirs: Path, local_remote: dict[str, str]
     assert result.returncode == 0, result.stderr
     dest = Path(local_remote["store"]) / "results" / "rid-7"
     assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()) == [
-        "_SUCCESS", "_manifest.json", "_rejected/input/_report.json", "_rejected/input/bad.json",
-        "_rejected/output/_report.json", "_rejected/output/worse.json", "a.json", "sub/b.json",
+        "_SUCCESS", "_claim.json", "_manifest.json", "_rejected/input/_report.json",
+        "_rejected/input/bad.json", "_rejected/output/_report.json", "_rejected/output/worse.json",
+        "a.json", "sub/b.json",
     ]  # fmt: skip
     assert (dest / "_SUCCESS").read_bytes() == b""
     assert (dest / "_manifest.json").stat().st_mtime <= (dest / "_SUCCESS").stat().st_mtime
@@ -56,6 +57,7 @@ def test_upload_manifest_and_marker(run_dirs: Path, local_remote: dict[str, str]
     assert manifest == {
         "request_id": "rid-7",
         "service": "svc",
+        "source": "",
         "model_name": "multiplier",
         "model_version": "1",
         "image": "reg/predictor:1",
@@ -108,8 +110,8 @@ def _failing_rclone(tmp: Path, real: str, verb: str, target_part: str) -> Path:
 @pytest.mark.parametrize(
     ("verb", "part", "step"),
     [
-        ("sync", "output", "upload the output"),
-        ("sync", "rejected", "upload the rejected files"),
+        ("copy", "output", "upload the output"),
+        ("copy", "rejected", "upload the rejected files"),
         ("copyto", "_manifest", "upload the manifest"),
         ("copyto", "_SUCCESS", "write the success marker"),
     ],
@@ -129,7 +131,7 @@ def test_failed_upload_writes_no_marker(
     ]
     assert not (dest / "_SUCCESS").exists(), "the old marker went first, and no new one was written"
     calls = (run_dirs / "calls.log").read_text().split()
-    assert calls[0] == "deletefile"
+    assert calls.index("deletefile") < calls.index("copy"), "the old marker goes before any upload"
 
 
 def test_unknown_remote_fails_with_the_step_name(run_dirs: Path, local_remote: dict[str, str]) -> None:
@@ -138,7 +140,7 @@ def test_unknown_remote_fails_with_the_step_name(run_dirs: Path, local_remote: d
             "--rclone", local_remote["rclone"], "--config", local_remote["config"]]  # fmt: skip
     result = run_program("sync_output", args)
     assert result.returncode == 1
-    assert result.stderr.startswith("sync-output: error: remove the old success marker: rclone exited")
+    assert result.stderr.startswith("sync-output: error: list the run folder: rclone exited")
     assert "Traceback" not in result.stderr
     assert not list(Path(local_remote["store"]).iterdir())
 
@@ -187,3 +189,59 @@ def test_an_empty_shard_id_is_a_single_run(run_dirs: Path, local_remote: dict[st
     dest = Path(local_remote["store"]) / "results" / "rid-7"
     assert (dest / "_SUCCESS").exists()
     assert "shard" not in json.loads((dest / "_manifest.json").read_text())
+
+
+def _fail_input_policy(run: Path) -> None:
+    report_path = run / "rejected" / "input" / "_report.json"
+    report = json.loads(report_path.read_text())
+    report["policy"] = {"passed": False, "rule": "no rejections allowed"}
+    report_path.write_text(json.dumps(report))
+
+
+def test_a_failed_verdict_fails_the_step_after_everything_is_in_storage(
+    run_dirs: Path, local_remote: dict[str, str]
+) -> None:
+    # validate-input only records its verdict (it used to exit 1, and Tekton skipped this upload)
+    _fail_input_policy(run_dirs)
+    result = _sync(run_dirs, local_remote)
+    assert result.returncode == 1
+    assert "the validation policy failed: input: 1 rejected, 0 missing (policy: no rejections allowed)" in (
+        result.stderr
+    )
+    dest = Path(local_remote["store"]) / "results" / "rid-7"
+    assert (dest / "_rejected" / "input" / "bad.json").read_text() == "{"
+    assert (
+        json.loads((dest / "_rejected" / "input" / "_report.json").read_text())["policy"]["passed"] is False
+    )
+    assert json.loads((dest / "_manifest.json").read_text())["rejected"]["input"] == ["bad.json"]
+    assert (dest / "a.json").exists()
+    assert not (dest / "_SUCCESS").exists(), "_SUCCESS means the run passed"
+
+
+def test_the_counts_reported_are_the_reports_never_the_predictors(
+    run_dirs: Path, local_remote: dict[str, str]
+) -> None:
+    results = run_dirs / "tekton-results"
+    results.mkdir()
+    # /tekton/results is mounted in the user step too: what it wrote there is replaced
+    for name in ("input-summary", "output-summary"):
+        (results / name).write_text('{"checked": 999, "valid": 999, "rejected": 0, "missing": 0}')
+    extra = ["--input-summary", str(results / "input-summary")]
+    extra += ["--output-summary", str(results / "output-summary")]
+    assert _sync(run_dirs, local_remote, *extra).returncode == 0
+    assert json.loads((results / "input-summary").read_text()) == {
+        "checked": 3, "valid": 2, "rejected": 1, "missing": 0,
+    }  # fmt: skip
+    assert json.loads((results / "output-summary").read_text()) == {
+        "checked": 3, "valid": 2, "rejected": 1, "missing": 1,
+    }  # fmt: skip
+
+
+def test_outputs_named_like_the_runs_files_are_refused_before_any_upload(
+    run_dirs: Path, local_remote: dict[str, str]
+) -> None:
+    (run_dirs / "output" / "_SUCCESS.json").write_text("{}")
+    result = _sync(run_dirs, local_remote)
+    assert result.returncode == 1
+    assert "1 outputs take names of the run's own files, e.g. '_SUCCESS.json'" in result.stderr
+    assert not list(Path(local_remote["store"]).iterdir())

@@ -151,7 +151,7 @@ def test_rerun_into_the_same_folders(tmp_path: Path) -> None:
     _validate(tmp_path, "request")
     _, report = _validate(tmp_path, "request")
     assert report["rejected"] == 1
-    assert (tmp_path / "rejected" / "_report.json.file").read_bytes() == json.dumps(BAD).encode()
+    assert (tmp_path / "rejected" / "_report.json~").read_bytes() == json.dumps(BAD).encode()
     assert (tmp_path / "valid" / "a.json").read_bytes() == json.dumps(GOOD).encode()
 
 
@@ -330,7 +330,7 @@ def test_in_place_moves_only_the_rejected_out(tmp_path: Path) -> None:
     rejected = tmp_path / "rejected"
     assert (rejected / "deep/c.json").read_bytes() == json.dumps(BAD).encode()
     assert (rejected / "n.txt").read_bytes() == b"x"
-    assert (rejected / "_report.json.file").read_bytes() == json.dumps(BAD).encode()
+    assert (rejected / "_report.json~").read_bytes() == json.dumps(BAD).encode()
     assert (report["checked"], report["valid"], report["rejected"]) == (5, 2, 3)
     assert [entry["file"] for entry in report["files"]] == ["_report.json", "deep/c.json", "n.txt"]
 
@@ -445,3 +445,48 @@ def test_a_file_above_the_size_limit_is_rejected_unread(tmp_path: Path) -> None:
     small = len(json.dumps(GOOD))
     result, report = _validate(tmp_path, "request", "--jobs", "1", "--max-file-bytes", str(small - 1))
     assert report["rejected"] == 3
+
+
+def test_rejected_files_named_like_the_report_never_collide(tmp_path: Path) -> None:
+    # Before: _report.json was kept as _report.json.file, where the rejected _report.json.file also went.
+    names = ["_report.json", "_report.json.file", "_report.json~", "_report.json~~"]
+    _write(tmp_path / "src", {name: f"not json {i}".encode() for i, name in enumerate(names)})
+    result, report = _validate(tmp_path, "request", "--max-rejected", "9")
+    assert result.returncode == 0, result.stderr
+    rejected = tmp_path / "rejected"
+    kept = {p.name: p.read_bytes() for p in rejected.iterdir() if p.name != "_report.json"}
+    assert kept == {
+        "_report.json~": b"not json 0",
+        "_report.json.file": b"not json 1",
+        "_report.json~~": b"not json 2",
+        "_report.json~~~": b"not json 3",
+    }
+    stored = {entry["file"]: entry.get("stored_as", entry["file"]) for entry in report["files"]}
+    assert stored == {name: validate.stored_name(name) for name in names}
+    assert stored["_report.json.file"] == "_report.json.file", "a name outside the family is kept"
+
+
+def test_outputs_named_like_the_runs_own_files_are_rejected_with_a_reason(tmp_path: Path) -> None:
+    good = {"model_name": "m", "outputs": [{"name": "y", "shape": [1], "datatype": "INT8", "data": [1]}]}
+    names = ["_SUCCESS.json", "_manifest.json", "_rejected/output/x.json", "a.json"]
+    _write(tmp_path / "src", dict.fromkeys(names, good))
+    result, report = _validate(tmp_path, "response", "--max-rejected", "9")
+    assert result.returncode == 0, result.stderr
+    assert sorted(
+        p.relative_to(tmp_path / "valid").as_posix() for p in (tmp_path / "valid").rglob("*.json")
+    ) == ["a.json"]
+    assert {entry["file"]: entry["errors"][0]["rule"] for entry in report["files"]} == dict.fromkeys(
+        names[:3], "R0"
+    )
+    assert "run's own files" in json.dumps(report)
+    assert (tmp_path / "rejected" / "_SUCCESS.json").exists(), "kept under its own name"
+
+
+def test_a_recorded_verdict_exits_0_and_keeps_the_verdict_in_the_report(tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"a.json": GOOD, "b.json": BAD})
+    failed, report = _validate(tmp_path, "request")
+    assert failed.returncode == 1
+    recorded, again = _validate(tmp_path, "request", "--record-verdict")
+    assert recorded.returncode == 0, recorded.stderr
+    assert again["policy"] == report["policy"] == {"passed": False, "rule": "no rejections allowed"}
+    assert "FAILED" in recorded.stderr

@@ -205,6 +205,7 @@ spec:
         "data-path": "in",
         "output-connection": "gcs",
         "output-path": "p",
+        "replace-output": "false",
     }
     sync_model = _step(plan(project, BUNDLE).runs[0], "sync-model")
     assert sync_model.args[:2] == ("--source", "gcs:p")
@@ -245,6 +246,7 @@ def test_params_and_results(planned: Plan) -> None:
         ("data-path", "batch/input"),
         ("output-connection", "data"),
         ("output-path", "batch/output"),
+        ("replace-output", "false"),
     ]
     baked = {p.name: p.default for p in _run(planned, "baked").params}
     assert baked["output-connection"] is None  # no default: every run must name one
@@ -447,6 +449,7 @@ WEBHOOK_BODIES = [
     ({"inferenceServiceId": "multiplier", "requestId": 5}, None),
     ({"inferenceServiceId": "multiplier", "resources": {}}, None),
     ({"inferenceServiceId": "multiplier", "nodeSelector": {"a": "b"}}, None),
+    ({"inferenceServiceId": "multiplier", "replaceOutput": True}, None),  # only a committed job may
     ({"inferenceServiceId": "multiplier", "dataSource": "data"}, None),
     ({"inferenceServiceId": "multiplier", "dataSource": {"connection": "data", "bucket": "x"}}, None),
 ]
@@ -570,3 +573,16 @@ def test_declaring_a_connection_read_only_reruns_no_job() -> None:
         for text in ("---\n".join((c, MULTIPLIER, BAKED, JOBS)) for c in (CONNECTIONS, read_only))
     ]
     assert names[0] == names[1]
+
+
+def test_only_a_job_that_says_so_may_replace_another_jobs_output() -> None:
+    text = SAMPLE.replace("requestId: backfill-2026-11", "requestId: backfill-2026-11\n  replaceOutput: true")
+    assert text != SAMPLE
+    jobs = {j.job: dict(j.run.params) for j in plan(project_from(text), BUNDLE).jobs}
+    assert jobs["backfill"]["replace-output"] == "true"
+    assert "replace-output" not in jobs["nightly"]  # the Task's default, false
+    (trigger,) = plan(project_from(text), BUNDLE).triggers
+    assert "replace-output" not in {p.name for p in trigger.params}, "a webhook call can never set it"
+    sync = next(s for s in _run(plan(project_from(text), BUNDLE), "multiplier").steps
+                if s.name == "sync-output")  # fmt: skip
+    assert "--replace-output" in sync.args
