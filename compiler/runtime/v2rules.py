@@ -1,4 +1,4 @@
-"""Predict Protocol V2 checks of one batch file (rules R1-R22, R24 of notes/v2-protocol.md).
+"""Predict Protocol V2 checks of one batch file (rules R1-R22, R24 of docs/reference/v2-protocol.md).
 
 ``check(raw, kind, profile)`` parses the bytes once and walks the document once; the checks over ``data``
 work on whole lists at C speed (``set(map(type, ...))`` for the element types, ``struct.pack`` or

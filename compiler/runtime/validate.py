@@ -16,7 +16,7 @@ the policy decides the exit code: by default any rejection fails (exit 1); --max
 only recorded (the report's ``policy``) and the exit code is 0: in a Task a failing step makes Tekton skip
 every later one, the upload included, so sync-output applies the verdict once the rejected files and
 reports are in storage. Files are checked in parallel on the pod's cores. Rules: README.md (R0-R24 of
-notes/v2-protocol.md).
+docs/reference/v2-protocol.md).
 
 Ambiguities (default; option): A1 rank 0 holds one element. A2 FP16 as JSON accepted, warned (--refuse-fp16).
 A3 duplicate tensor names rejected. A4 duplicate keys rejected. A5 BOM rejected. A6 7.0 for an integer
