@@ -1,4 +1,5 @@
-"""One case per rule of docs/reference/v2-protocol.md: valid at the edge, invalid just past it; and the ambiguities."""
+"""One case per rule of docs/reference/v2-protocol.md: valid at the edge, invalid just past it; and the
+ambiguities."""
 
 from __future__ import annotations
 
