@@ -1,0 +1,21 @@
+"""One module per command: ``EXAMPLES``, ``add_arguments(parser)`` and ``run(args) -> exit code``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from compiler.diagnostics import render_text
+from compiler.pipeline import CompileResult
+
+
+def compiled_objects(result: CompileResult, prog: str) -> tuple[dict[str, Any], ...] | None:
+    """The compiled documents, after printing the diagnostics on stderr; None (with the count of errors)
+    when the specs did not compile, for the command to exit 1."""
+    if result.diagnostics:
+        sys.stderr.write(render_text(result.diagnostics, result.sources))
+    if result.generated is None or not result.generated.ok:
+        errors = sum(d.is_error for d in result.diagnostics)
+        print(f"{prog}: {errors} error{'s' if errors != 1 else ''} in the specs", file=sys.stderr)
+        return None
+    return result.generated.objects

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from compiler.diagnostics import did_you_mean, render_text
+from compiler.commands import compiled_objects
+from compiler.diagnostics import did_you_mean
 from compiler.graph import mermaid, services
 from compiler.pipeline import generate_documents
 
@@ -27,14 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Local connections are fine here: a picture deploys nothing.
-    result = generate_documents(args.paths, for_cluster=False)
-    if result.diagnostics:
-        sys.stderr.write(render_text(result.diagnostics, result.sources))
-    if result.generated is None or not result.generated.ok:
-        errors = sum(d.is_error for d in result.diagnostics)
-        print(f"odahu-batch: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+    objects = compiled_objects(generate_documents(args.paths, for_cluster=False), "odahu-batch graph")
+    if objects is None:
         return 1
-    objects = result.generated.objects
     known = services(objects)
     if args.service is None:
         sys.stdout.write("\n".join(f"### {s}\n\n```mermaid\n{mermaid(objects, s)}```\n" for s in known))

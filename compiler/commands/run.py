@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from compiler.diagnostics import render_text
+from compiler.commands import compiled_objects
 from compiler.localrun import LocalRunError, RunOptions, run_documents
 from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job, write_job
 from compiler.localrun.launch import ENGINES
@@ -100,14 +100,9 @@ def _run(args: argparse.Namespace) -> int:
     binds = [Bind.parse(b) for b in args.bind]
     secrets = SecretStore.from_sources(args.secrets_file, args.secret)
     calls = frozenset([job]) if args.webhook_body is not None else frozenset()
-    result = generate_documents(paths, for_cluster=False, calls=calls)
-    if result.diagnostics:
-        sys.stderr.write(render_text(result.diagnostics, result.sources))
-    if result.generated is None or not result.generated.ok:
-        errors = sum(d.is_error for d in result.diagnostics)
-        print(f"odahu-batch run: {errors} error{'s' if errors != 1 else ''} in the specs", file=sys.stderr)
+    docs = compiled_objects(generate_documents(paths, for_cluster=False, calls=calls), "odahu-batch run")
+    if docs is None:
         return 1
-    docs = result.generated.objects
     sharded = pipelinerun_of_job(docs, job)
     options = RunOptions(
         workdir=args.workdir,
