@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from compiler.project import EffectiveJob
-from compiler.spec import ConnectionSpec, InferenceServiceSpec
+from compiler.front.project import EffectiveJob
+from compiler.front.spec import ConnectionSpec, InferenceServiceSpec
 
 FEEDBACK_RCLONE = "rclone:"
 

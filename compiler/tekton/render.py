@@ -19,7 +19,8 @@ import jinja2
 
 from compiler import naming as n
 from compiler.diagnostics import CompileError, Diagnostic, Location
-from compiler.plan_model import (
+from compiler.front.spec import Source
+from compiler.plan.model import (
     Join,
     ParamRef,
     PipelineRunUidRef,
@@ -29,8 +30,7 @@ from compiler.plan_model import (
     TaskResultRef,
     TriggerParamRef,
 )
-from compiler.render_scalar import scalar
-from compiler.spec import Source
+from compiler.tekton.render_scalar import scalar
 
 BACKEND = "tekton"
 
@@ -49,7 +49,7 @@ class RenderedDoc:
 
 def templates_root() -> Path:
     """``templates/`` of a source checkout, or the copy a wheel ships as ``compiler/_templates``."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # compiler/, two levels above this module
     for candidate in (here / "_templates", here.parent / "templates"):
         if candidate.is_dir():
             return candidate

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, Location
-from compiler.plan_steps import dropped_resources, user_resources
-from compiler.project import Project
+from compiler.front.project import Project
+from compiler.plan.steps import dropped_resources, user_resources
 
 
 def namespace_errors(project: Project) -> list[Diagnostic]:

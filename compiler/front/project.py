@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.spec import (
+from compiler.front.spec import (
     BatchSettingsSpec,
     ConnectionReference,
     ConnectionSpec,

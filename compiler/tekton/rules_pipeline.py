@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.tekton_rules_base import (
+from compiler.tekton.rules_base import (
     CONTEXT_RE,
     EMPTY,
     EXEC_STATUS_RE,
@@ -28,8 +28,8 @@ from compiler.tekton_rules_base import (
     supplied_params,
     walk_strings,
 )
-from compiler.tekton_rules_params import check_param_specs, check_param_usage, check_supplied_params
-from compiler.tekton_rules_task import check_task_spec
+from compiler.tekton.rules_params import check_param_specs, check_param_usage, check_supplied_params
+from compiler.tekton.rules_task import check_task_spec
 
 PIPELINE_CONTEXT = frozenset(
     {"pipelineRun.name", "pipelineRun.namespace", "pipelineRun.uid", "pipeline.name", "pipelineTask.retries"}

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton_rules_base import (
+from compiler.tekton.rules_base import (
     PARAM_TYPES,
     ParamInfo,
     Sink,

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from compiler import naming as n
-from compiler.plan_connections import Connections
-from compiler.plan_model import (
+from compiler.front.project import Service
+from compiler.front.spec import BatchSettingsSpec, ResourceRequirements
+from compiler.plan.connections import Connections
+from compiler.plan.model import (
     EnvVar,
     Join,
     Mount,
@@ -25,9 +27,7 @@ from compiler.plan_model import (
     Step,
     Value,
 )
-from compiler.plan_quantity import canonical_quantity
-from compiler.project import Service
-from compiler.spec import BatchSettingsSpec, ResourceRequirements
+from compiler.plan.quantity import canonical_quantity
 from compiler.units import parse_duration
 
 HELPER_UID = 65532

@@ -1,6 +1,6 @@
 """JSON Schema (for editors) and CustomResourceDefinitions (for clusters) of the spec kinds.
 
-Both are generated from the pydantic models in ``compiler.spec`` and nothing else. The JSON
+Both are generated from the pydantic models in ``compiler.front.spec`` and nothing else. The JSON
 Schema accepts both document shapes; a CRD is the Kubernetes shape only, with a structural
 schema (every node typed, no ``$ref``, no defaults: the API server would add them and Argo CD
 would then report the difference as drift).
@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 
-from compiler.spec import API_GROUP, API_VERSION, KINDS, SPEC_MODELS, Metadata
-from compiler.spec_types import LABEL_PATTERN
+from compiler.front.spec import API_GROUP, API_VERSION, KINDS, SPEC_MODELS, Metadata
+from compiler.front.spec_types import LABEL_PATTERN
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = API_VERSION.split("/", 1)[1]

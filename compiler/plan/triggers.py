@@ -5,7 +5,7 @@ never changes the listener. Each Trigger first authenticates the call (``auth``:
 body through Triggers' github interceptor, or a shared token compared by Triggers' CEL
 ``compareSecret``; only an explicit ``auth: none`` skips it), then a CEL filter accepts only bodies
 for its service whose overrides are plain, conservative strings naming connections the service may
-read from and write to (``compiler.access``; resources and node selectors cannot be overridden over
+read from and write to (``compiler.front.access``; resources and node selectors cannot be overridden over
 the webhook), and CEL overlays fill what the body omits with the service's defaults.
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from compiler import naming as n
-from compiler import odahu
-from compiler.access import Access
-from compiler.plan_model import Interceptor, PolicyRule
-from compiler.project import Service
-from compiler.spec import InferenceJobSpec
+from compiler.front import odahu
+from compiler.front.access import Access
+from compiler.front.project import Service
+from compiler.front.spec import InferenceJobSpec
+from compiler.plan.model import Interceptor, PolicyRule
 
 # What a body may carry: a conservative character set, no "..", at most 256 characters.
 VALUE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
@@ -66,7 +66,7 @@ def cel_string(text: str) -> str:
 
 
 def present(ref: str) -> str:
-    """CEL's ``has`` for ODAHU's bodies: a field sent as null is absent, as everywhere (compiler/odahu.py).
+    """CEL's ``has`` for ODAHU's bodies: a field sent as null is absent, as everywhere (front/odahu.py).
 
     ODAHU's SDK sends every field of its models, null when unset (``"requestId": null``). ``null_type`` is
     a standard CEL type (cel-spec langdef.md, "Types"), so this holds in cel-go and cel-python alike.
@@ -75,7 +75,7 @@ def present(ref: str) -> str:
 
 
 def known_keys_filter() -> str:
-    """The body's keys are an InferenceJob's (compiler/odahu.py): the verdict ``validate`` gives a job."""
+    """The body's keys are an InferenceJob's (front/odahu.py): the verdict ``validate`` gives a job."""
     top = _cel_list((*odahu.JOB_KEYS, *odahu.SERVER_MANAGED))
     spec = _cel_list(tuple(InferenceJobSpec.model_fields))
     kind = "body.kind"

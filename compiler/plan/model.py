@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from compiler.diagnostics import Diagnostic
-from compiler.spec import Source
+from compiler.front.spec import Source
 
 # --- values -------------------------------------------------------------------------------------
 

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from compiler import naming
-from compiler.access import Access, service_access
-from compiler.plan_model import EnvVar, SecretKeyRef
-from compiler.project import Connection, EffectiveJob, Project, Service
-from compiler.spec import ConnectionReference, credential_keys
+from compiler.front.access import Access, service_access
+from compiler.front.project import Connection, EffectiveJob, Project, Service
+from compiler.front.spec import ConnectionReference, credential_keys
+from compiler.plan.model import EnvVar, SecretKeyRef
 from compiler.units import AZURE_HOST, parse_storage_uri
 
 
@@ -157,7 +157,7 @@ class Connections:
         self._access: dict[str, Access] = {}
 
     def access(self, service: Service) -> Access:
-        """What the service's runs may read, write and fetch (the rule of ``compiler.access``)."""
+        """What the service's runs may read, write and fetch (the rule of ``compiler.front.access``)."""
         if service.name not in self._access:
             jobs = self._jobs.get(service.name, ())
             self._access[service.name] = service_access(service.spec, self._specs, self._sink, jobs)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton_rules_base import (
+from compiler.tekton.rules_base import (
     TT_PARAM_RE,
     Sink,
     as_list,
@@ -17,7 +17,7 @@ from compiler.tekton_rules_base import (
     maps,
     walk_strings,
 )
-from compiler.tekton_rules_runs import check_pipelinerun, check_taskrun
+from compiler.tekton.rules_runs import check_pipelinerun, check_taskrun
 
 # S2: fields where a raw, attacker-controlled value must never land.
 _TT_FORBIDDEN_FIELDS = frozenset(

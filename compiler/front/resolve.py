@@ -12,18 +12,18 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from compiler.diagnostics import Diagnostic, Location, did_you_mean
-from compiler.load import PathKey, RawDocument
-from compiler.project import Connection, EffectiveJob, Job, Project, Service
-from compiler.resolve_access import check_access, check_feedback
-from compiler.spec import (
+from compiler.front.load import PathKey, RawDocument
+from compiler.front.project import Connection, EffectiveJob, Job, Project, Service
+from compiler.front.resolve_access import check_access, check_feedback
+from compiler.front.spec import (
     BatchSettingsSpec,
     ConnectionReference,
     ConnectionSpec,
     InferenceJobSpec,
     InferenceServiceSpec,
 )
+from compiler.front.validate import Validated
 from compiler.units import canonical_duration
-from compiler.validate import Validated
 
 T = TypeVar("T")
 

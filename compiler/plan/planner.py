@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 
 from compiler import naming as n
-from compiler import plan_pipeline as sharding
 from compiler.diagnostics import CompileError, Diagnostic, Location, sort_diagnostics
-from compiler.plan_checks import namespace_errors, resource_errors
-from compiler.plan_connections import Connections
-from compiler.plan_model import (
+from compiler.front.project import Job, Project, Service
+from compiler.front.spec import Source
+from compiler.plan import pipeline as sharding
+from compiler.plan.checks import namespace_errors, resource_errors
+from compiler.plan.connections import Connections
+from compiler.plan.model import (
     ClusterRole,
     JobRun,
     Meta,
@@ -35,11 +37,9 @@ from compiler.plan_model import (
     Webhooks,
     WebhookTrigger,
 )
-from compiler.plan_steps import helper_resources, model_location, service_steps, user_resources
-from compiler.plan_triggers import LISTENER_CLUSTER_RULES, LISTENER_RULES, binding_params, interceptors
-from compiler.project import Job, Project, Service
+from compiler.plan.steps import helper_resources, model_location, service_steps, user_resources
+from compiler.plan.triggers import LISTENER_CLUSTER_RULES, LISTENER_RULES, binding_params, interceptors
 from compiler.runtime_bundle import RuntimeBundle
-from compiler.spec import Source
 from compiler.units import canonical_duration
 
 PART_OF = (n.LABEL_PART_OF, n.PRODUCT)

@@ -1,7 +1,7 @@
 """Checks on the rendered documents, before anything is written.
 
 Each document is parsed back (PyYAML's C loader) and checked for its size, its names and the
-Tekton admission rules of ``compiler.tekton_rules``; every finding is located at the spec that
+Tekton admission rules of ``compiler.tekton.rules``; every finding is located at the spec that
 caused the object, so the user knows what to change.
 """
 
@@ -17,9 +17,9 @@ import yaml
 
 from compiler import naming as n
 from compiler.diagnostics import Diagnostic, Location
-from compiler.references import prerequisites
-from compiler.render import RenderedDoc
-from compiler.tekton_rules import check_documents
+from compiler.tekton.references import prerequisites
+from compiler.tekton.render import RenderedDoc
+from compiler.tekton.rules import check_documents
 from compiler.units import DNS1123_SUBDOMAIN
 
 OBJECT_MAX = 262_144  # Argo CD's client-side apply keeps the object in a 256 KiB annotation
@@ -218,7 +218,7 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
 
 def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
     """A reference to an object the tree neither emits nor may expect in the cluster fails every
-    run that follows it, for good (see ``compiler.references``). A check of the whole tree."""
+    run that follows it, for good (see ``compiler.tekton.references``). A check of the whole tree."""
     where = {(d.kind, d.namespace, d.name): d for d in docs}
     found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
     return [

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-from compiler.odahu import ID_PATTERN
+from compiler.front.odahu import ID_PATTERN
 from compiler.units import DNS1123_LABEL, DNS1123_SUBDOMAIN, check_quantity, parse_duration
 
 ODAHU_ID = re.compile(ID_PATTERN)
@@ -42,7 +42,7 @@ def _label(value: str) -> str:
 
 
 def _odahu_id(value: str) -> str:
-    """ODAHU's id rule (compiler/odahu.py ID_PATTERN): a DNS-1123 label that starts with a letter."""
+    """ODAHU's id rule (compiler/front/odahu.py ID_PATTERN): a DNS-1123 label that starts with a letter."""
     _label(value)
     if not ODAHU_ID.match(value):
         raise ValueError(f"{value!r} is not a valid id: ODAHU ids start with a lower-case letter")

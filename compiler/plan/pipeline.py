@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from compiler import naming as n
-from compiler.plan_connections import Connections
-from compiler.plan_model import (
+from compiler.front.project import Project, Service
+from compiler.front.spec import BatchSettingsSpec
+from compiler.plan.connections import Connections
+from compiler.plan.model import (
     EnvVar,
     Interceptor,
     Join,
@@ -32,10 +34,8 @@ from compiler.plan_model import (
     Value,
     Volume,
 )
-from compiler.plan_steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
-from compiler.plan_triggers import cel_string, present
-from compiler.project import Project, Service
-from compiler.spec import BatchSettingsSpec
+from compiler.plan.steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
+from compiler.plan.triggers import cel_string, present
 
 SHARD_RETRIES = 2  # each shard's TaskRun is retried on its own
 RESULTS_DIR = "/tekton/results"  # where Tekton collects a step's results

@@ -6,8 +6,8 @@ encoded as ODAHU stores them (odahu/odahu-flow 1.6.1, packages/operator/pkg/apis
 ``DecodeBase64Fields``), or ``*****`` without ``--decrypted`` (``DecryptedDataMask``). Each inline credential
 becomes a key of a Kubernetes Secret named ``<id>-credentials`` and the Connection references it; the values
 go only into the Secret manifests. The rest of each document is kept in ODAHU's API shape, read as every entry
-point reads it (``compiler/odahu.py``). Pure: the command (``compiler/commands/import_odahu.py``) reads and
-writes.
+point reads it (``compiler/front/odahu.py``). Pure: the command
+(``compiler/commands/import_odahu.py``) reads and writes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler import naming
-from compiler.odahu import ignored_message, normalize
+from compiler.front.odahu import ignored_message, normalize
 
 KINDS = ("Connection", "InferenceService", "InferenceJob")
 MASKED = "*****"  # what ODAHU's API returns for a credential without --decrypted

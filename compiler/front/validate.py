@@ -13,11 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from compiler import checks, odahu
 from compiler.diagnostics import Diagnostic, did_you_mean
-from compiler.load import PathKey, RawDocument
-from compiler.naming import derived_job_id
-from compiler.spec import (
+from compiler.front import checks, odahu
+from compiler.front.load import PathKey, RawDocument
+from compiler.front.spec import (
     API_GROUP,
     API_VERSION,
     KINDS,
@@ -27,7 +26,8 @@ from compiler.spec import (
     Metadata,
     Source,
 )
-from compiler.translate import pydantic_diagnostics, value_repr
+from compiler.front.translate import pydantic_diagnostics, value_repr
+from compiler.naming import derived_job_id
 
 M = TypeVar("M", bound=BaseModel)
 KUBERNETES_KEYS = ("apiVersion", "kind", "metadata", "spec")
@@ -110,7 +110,7 @@ def validate_document(raw: RawDocument) -> tuple[Validated | None, list[Diagnost
 
 
 def _normalized(raw: RawDocument, diags: list[Diagnostic]) -> RawDocument:
-    """ODAHU's shapes as every entry point reads them (``compiler/odahu.py``); one warning for the ignored."""
+    """ODAHU's shapes as every entry point reads them (``front/odahu.py``); one warning for the ignored."""
     found = odahu.normalize(raw.data)
     if found.ignored:
         first = found.ignored[0]

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from compiler.diagnostics import Diagnostic, Location
-from compiler.load_nodes import MAX_DEPTH, PathKey, Span, TooBig, TreeBuilder, node_pos
+from compiler.front.load_nodes import MAX_DEPTH, PathKey, Span, TooBig, TreeBuilder, node_pos
 
 __all__ = ["LoadResult", "PathKey", "RawDocument", "Span", "load", "parse_text"]
 

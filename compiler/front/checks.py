@@ -10,9 +10,8 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from compiler.diagnostics import Diagnostic, did_you_mean
-from compiler.load import PathKey, RawDocument
-from compiler.naming import request_id_problem
-from compiler.spec import (
+from compiler.front.load import PathKey, RawDocument
+from compiler.front.spec import (
     CREDENTIAL_FIELDS,
     BatchSettingsSpec,
     ConnectionSpec,
@@ -20,7 +19,8 @@ from compiler.spec import (
     InferenceServiceSpec,
     ResourceRequirements,
 )
-from compiler.translate import value_repr
+from compiler.front.translate import value_repr
+from compiler.naming import request_id_problem
 from compiler.units import check_quantity, parse_storage_uri
 
 # The YAML to write instead of an inline credential, by connection type (shown in E207's hint).

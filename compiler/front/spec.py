@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from compiler.spec_types import (
+from compiler.front.spec_types import (
     Duration,
     Id,
     K8sName,

@@ -45,7 +45,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from compiler.tekton_rules_base import (
+from compiler.tekton.rules_base import (
     DNS1035_LABEL_RE,
     Sink,
     Violation,
@@ -54,10 +54,10 @@ from compiler.tekton_rules_base import (
     is_dns_subdomain,
     ptr,
 )
-from compiler.tekton_rules_pipeline import check_pipeline_spec
-from compiler.tekton_rules_runs import check_pipelinerun, check_taskrun
-from compiler.tekton_rules_task import check_task_spec
-from compiler.tekton_rules_triggers import (
+from compiler.tekton.rules_pipeline import check_pipeline_spec
+from compiler.tekton.rules_runs import check_pipelinerun, check_taskrun
+from compiler.tekton.rules_task import check_task_spec
+from compiler.tekton.rules_triggers import (
     check_eventlistener,
     check_interceptor,
     check_trigger,

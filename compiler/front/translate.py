@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from compiler.diagnostics import Diagnostic, did_you_mean
-from compiler.load import PathKey, RawDocument
+from compiler.front.load import PathKey, RawDocument
 
 _TYPE_WORDS = {
     "string_type": "a string",
@@ -179,7 +179,7 @@ def _one(
     if kind == "missing":
         parent = path[:-1]
         expected = expected_word(model, rel)
-        if path in raw.keys:  # written with an empty value: null means absent (compiler/odahu.py)
+        if path in raw.keys:  # written with an empty value: null means absent (compiler/front/odahu.py)
             return Diagnostic(
                 "E203",
                 f"required field '{dotted}' is empty" + (f", expected {expected}" if expected else ""),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton_rules_base import (
+from compiler.tekton.rules_base import (
     TASK_RESULT_RE,
     Sink,
     as_map,
@@ -17,9 +17,9 @@ from compiler.tekton_rules_base import (
     supplied_params,
     walk_strings,
 )
-from compiler.tekton_rules_params import check_supplied_params
-from compiler.tekton_rules_pipeline import check_pipeline_spec
-from compiler.tekton_rules_task import check_task_spec
+from compiler.tekton.rules_params import check_supplied_params
+from compiler.tekton.rules_pipeline import check_pipeline_spec
+from compiler.tekton.rules_task import check_task_spec
 
 DEFAULT_TIMEOUT = 3600.0  # default-timeout-minutes: 60
 _BINDING_SOURCES: Mapping[str, str | None] = {

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from compiler.access import Access, feedback_connection, service_access
 from compiler.diagnostics import Diagnostic
-from compiler.spec import (
+from compiler.front.access import Access, feedback_connection, service_access
+from compiler.front.spec import (
     BatchSettingsSpec,
     ConnectionReference,
     ConnectionSpec,
     InferenceJobSpec,
     InferenceServiceSpec,
 )
-from compiler.validate import Validated
+from compiler.front.validate import Validated
 
 ALLOW_HINT = "add it to the service's spec.triggers.webhook.allowedConnections"
 

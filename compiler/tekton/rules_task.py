@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.tekton_rules_base import (
+from compiler.tekton.rules_base import (
     ARTIFACT_RE,
     CONTEXT_RE,
     EMPTY,
@@ -30,7 +30,7 @@ from compiler.tekton_rules_base import (
     result_type,
     walk_strings,
 )
-from compiler.tekton_rules_params import check_param_specs, check_param_usage
+from compiler.tekton.rules_params import check_param_specs, check_param_usage
 
 TASK_CONTEXT = frozenset(
     {"taskRun.name", "taskRun.namespace", "taskRun.uid", "task.name", "task.retry-count"}
