@@ -9,10 +9,7 @@ from pathlib import Path
 from compiler.backend import Generated, generate, paused_gc
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
 from compiler.emit import EmitResult, emit
-from compiler.front.load import load
-from compiler.front.project import Project
-from compiler.front.resolve import resolve
-from compiler.front.validate import validate
+from compiler.front import Project, load, resolve, validate
 from compiler.runtime_bundle import RuntimeBundle
 
 

@@ -1,7 +1,7 @@
 """ODAHU's document shapes, read the same way by every entry point.
 
 ``validate`` and ``compile`` (through the validate stage), ``run --job-file`` (the same stage),
-``run --webhook-body`` (``localrun/jobs.py``) and the compiled webhook filter (``plan_triggers.py``) all take
+``run --webhook-body`` (``localrun/jobs.py``) and the compiled webhook filter (``plan/triggers.py``) all take
 their rules from here:
 
 - ``null`` means absent. ODAHU's Python SDK sends every field of a model, ``None`` when unset

@@ -1,6 +1,6 @@
 """Project -> Plan: every object the backend writes, its names, values and order, decided here.
 
-The plan is backend-neutral (see ``plan_model``): Tekton is one set of templates over it, and an
+The plan is backend-neutral (see ``plan/model.py``): Tekton is one set of templates over it, and an
 Argo Workflows backend is meant to be a second. Everything is sorted and every name comes from
 ``naming``, so the same project always yields the same plan.
 """
