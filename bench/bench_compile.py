@@ -33,10 +33,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from compiler import pipeline
 from compiler.backend import Generated, paused_gc
-from compiler.guards import check
-from compiler.plan import plan
-from compiler.render import render
+from compiler.plan.planner import plan
 from compiler.runtime_bundle import RuntimeBundle, load_bundle
+from compiler.tekton.guards import check
+from compiler.tekton.render import render
 
 T = TypeVar("T")
 HEAD = "apiVersion: batch.odahu.org/v1alpha1\n"

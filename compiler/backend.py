@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
-from compiler.guards import check, unresolved
+from compiler.front import Project
 from compiler.plan import plan
-from compiler.project import Project
-from compiler.references import Prerequisites, prerequisites
-from compiler.render import RenderedDoc, render
 from compiler.runtime_bundle import RuntimeBundle, load_bundle
+from compiler.tekton import Prerequisites, RenderedDoc, check, prerequisites, render, unresolved
 
 
 @contextmanager

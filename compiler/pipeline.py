@@ -9,11 +9,8 @@ from pathlib import Path
 from compiler.backend import Generated, generate, paused_gc
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
 from compiler.emit import EmitResult, emit
-from compiler.load import load
-from compiler.project import Project
-from compiler.resolve import resolve
+from compiler.front import Project, load, resolve, validate
 from compiler.runtime_bundle import RuntimeBundle
-from compiler.validate import validate
 
 
 def analyse(

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from compiler.schema import crd_files
+from compiler.front.schema import crd_files
 
 EXAMPLES = """\
 odahu-batch crds --out crds/

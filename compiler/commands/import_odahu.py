@@ -21,8 +21,8 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from compiler.diagnostics import has_errors, render_text
-from compiler.load import load
-from compiler.odahu_import import Imported, SecretOut, import_documents, secret_manifest
+from compiler.front.load import load
+from compiler.front.odahu_import import Imported, SecretOut, import_documents, secret_manifest
 from compiler.pipeline import analyse
 
 EXAMPLES = """\

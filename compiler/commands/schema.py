@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from compiler.schema import render_json_schema
-from compiler.spec import KINDS
+from compiler.front.schema import render_json_schema
+from compiler.front.spec import KINDS
 
 EXAMPLES = """\
 odahu-batch schema > odahu-batch.schema.json

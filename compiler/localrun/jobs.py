@@ -16,13 +16,13 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from compiler.diagnostics import did_you_mean
-from compiler.load import load
+from compiler.front.load import load
+from compiler.front.odahu import JOB_KEYS, SERVER_MANAGED, drop_nulls
+from compiler.front.translate import value_repr
 from compiler.localrun.documents import Doc, taskruns
 from compiler.localrun.errors import LocalRunError
 from compiler.naming import LABEL_JOB, derived_job_id, request_id_problem
-from compiler.odahu import JOB_KEYS, SERVER_MANAGED, drop_nulls
-from compiler.plan_triggers import FORBIDDEN as WEBHOOK_FORBIDDEN
-from compiler.translate import value_repr
+from compiler.plan.triggers import FORBIDDEN as WEBHOOK_FORBIDDEN
 from compiler.units import DNS1123_LABEL
 
 WEBHOOK_KEYS = JOB_KEYS
@@ -34,8 +34,8 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
         data = json.loads(body)
     except ValueError as exc:
         raise LocalRunError(f"{where}: the webhook body is not JSON ({exc})") from exc
-    # Null is absent, as for every entry point (compiler/odahu.py); what is left is compiled as a job file
-    # is, so server-managed fields get the same warning and unknown ones the same error.
+    # Null is absent, as for every entry point (compiler/front/odahu.py); what is left is compiled as a job
+    # file is, so server-managed fields get the same warning and unknown ones the same error.
     data = drop_nulls(data)
     if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
         raise LocalRunError(f'{where}: expected a JSON object {{"spec": {{"inferenceServiceId": ...}}}}')

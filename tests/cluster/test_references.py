@@ -1,11 +1,11 @@
 """Referential completeness: every object a compiled tree references is in the tree or is one of
-its listed prerequisites (compiler/references.py), for every example."""
+its listed prerequisites (compiler/tekton/references.py), for every example."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from compiler.references import prerequisites, references
+from compiler.tekton.references import prerequisites, references
 
 Doc = dict[str, Any]
 

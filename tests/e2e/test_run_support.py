@@ -141,7 +141,7 @@ def service(
     args: Sequence[str] = ("/opt/app/predictor.py",),
     allowed: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``allowed``: connections its runs may use besides its own (compiler/access.py)."""
+    """``allowed``: connections its runs may use besides its own (compiler/front/access.py)."""
     return doc(
         "InferenceService",
         SERVICE,

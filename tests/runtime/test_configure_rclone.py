@@ -155,7 +155,7 @@ def test_rclone_uses_the_local_connection(tmp_path: Path) -> None:
     assert [entry["Name"] for entry in json.loads(listing.stdout)] == ["a.json"]
 
 
-# --- the Task's step, as compiled: the connection rule of compiler/access.py ----------------------
+# --- the Task's step, as compiled: the connection rule of compiler/front/access.py ----------------------
 
 
 def _compiled_step(tmp_path: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""One table of what a run may name, checked wherever the rule is enforced (``compiler/access.py``):
+"""One table of what a run may name, checked wherever the rule is enforced (``compiler/front/access.py``):
 the webhook's CEL filter (cel-python, tests/unit/test_access.py), the compile-time check of a committed
 job (same file), the Task's configure-rclone step (tests/runtime/test_configure_rclone.py) and a local
 run against moto S3 (tests/e2e/test_run_access.py).

@@ -3,7 +3,7 @@
 * :func:`validate_tekton_schema` - a Tekton document against ``tests/schemas/tekton`` (vendored) (all errors);
 * :func:`validate_core_k8s` - a core Kubernetes document with kubernetes-validate (strict, k8s 1.32);
 * :func:`kustomize_build` - ``kubectl kustomize DIR`` as parsed documents;
-* :func:`check_tree` - all of the above plus :mod:`compiler.tekton_rules` and kustomization listing;
+* :func:`check_tree` - all of the above plus :mod:`compiler.tekton.rules` and kustomization listing;
 * :func:`scan_for_secrets` - plain or base64 occurrences of secret values in a tree.
 
 Every check returns readable problem strings; an empty list means good.
@@ -25,7 +25,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from compiler.tekton_rules import check_documents
+from compiler.tekton.rules import check_documents
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = REPO_ROOT / "tests" / "schemas" / "tekton"  # vendored: tests/schemas/PROVENANCE.md

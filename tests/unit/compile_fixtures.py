@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from compiler.diagnostics import has_errors
-from compiler.load import parse_text
-from compiler.project import Project
-from compiler.resolve import resolve
+from compiler.front.load import parse_text
+from compiler.front.project import Project
+from compiler.front.resolve import resolve
+from compiler.front.validate import validate
 from compiler.runtime_bundle import RuntimeBundle
-from compiler.validate import validate
 
 BUNDLE = RuntimeBundle(
     (

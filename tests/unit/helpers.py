@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic
-from compiler.load import RawDocument, parse_text
-from compiler.validate import Validated, validate
+from compiler.front.load import RawDocument, parse_text
+from compiler.front.validate import Validated, validate
 
 
 def raws(text: str, file: str = "specs.yaml") -> list[RawDocument]:

@@ -1,4 +1,4 @@
-"""The connection rule (compiler/access.py) from the shared table: the compiled webhook filter, run
+"""The connection rule (compiler/front/access.py) from the shared table: the compiled webhook filter, run
 as Tekton Triggers runs it (cel-python), and the compile-time check of a committed job."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from compiler.access import Access, feedback_connection, service_access
+from compiler.front.access import Access, feedback_connection, service_access
+from compiler.front.spec import ConnectionSpec, InferenceServiceSpec
 from compiler.pipeline import analyse, generate_documents
-from compiler.spec import ConnectionSpec, InferenceServiceSpec
 from tests.support import triggers
 from tests.support.access_table import CASE_IDS, CASES, SERVICE, Case, doc, documents, service_spec
 

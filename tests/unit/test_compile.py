@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import guards
 from compiler.backend import paused_gc
 from compiler.cli import main
 from compiler.emit import read_tree
-from compiler.plan import plan
-from compiler.render import RenderedDoc, render
-from compiler.spec import Source
+from compiler.front.spec import Source
+from compiler.plan.planner import plan
+from compiler.tekton import guards
+from compiler.tekton.render import RenderedDoc, render
 from tests.support.manifests import scan_for_secrets
 from tests.support.servers import AZURITE_KEY
 from tests.unit.compile_fixtures import BUNDLE, SAMPLE, sample_project

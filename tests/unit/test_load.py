@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.load import load, parse_text
+from compiler.front.load import load, parse_text
 
 
 def write(path: Path, text: str | bytes) -> Path:

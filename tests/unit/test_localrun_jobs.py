@@ -32,7 +32,10 @@ def test_webhook_body_becomes_an_odahu_job() -> None:
         ('{"spec": {}, "extra": 1}', "unknown key\\(s\\) extra"),
         ('{"kind": "InferenceService", "spec": {}}', "not a InferenceService"),
         ('{"spec": {"dataSource": {}}}', "inferenceServiceId is missing"),
-        ('{"spec": {"inferenceServiceId": "s", "replaceOutput": true}}', "replaceOutput cannot be"),
+        (
+            '{"spec": {"inferenceServiceId": "s", "replaceOutput": true}}',
+            "replaceOutput cannot be overridden",
+        ),
     ],
 )
 def test_bad_webhook_bodies(body: str, message: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from compiler import naming as n
-from compiler.access import Access
+from compiler.front.access import Access
 from compiler.naming import request_id_problem
-from compiler.plan_triggers import cel_filter
+from compiler.plan.triggers import cel_filter
 
 
 def test_content_hash_is_stable_and_order_free() -> None:

@@ -32,11 +32,11 @@ from odahuflow.sdk.models import (
 )
 
 from compiler import naming as n
+from compiler.front.odahu import drop_nulls, normalize
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job, write_job
-from compiler.odahu import drop_nulls, normalize
 from compiler.pipeline import analyse, generate_documents
-from compiler.plan import plan
+from compiler.plan.planner import plan
 from compiler.runtime_bundle import load_bundle
 
 Body = dict[str, Any]
@@ -65,7 +65,7 @@ def project_files(folder: Path) -> list[Path]:
         body = model.to_dict()
         body["spec"]["credentials"] = {"anonymous": True} if body["kind"] == "Connection" else None
         if body["kind"] == "InferenceService":
-            # What a webhook call may name beyond the service's own connections (compiler/access.py).
+            # What a webhook call may name beyond the service's own connections (compiler/front/access.py).
             body["spec"]["triggers"] = {"webhook": {"allowedConnections": ["models"]}}
         path = folder / f"{index}.json"
         path.write_text(json.dumps(body))

@@ -20,9 +20,9 @@ from odahuflow.sdk.models import (
 
 from compiler import naming as n
 from compiler.cli import main
+from compiler.front.odahu_import import import_documents
 from compiler.localrun.jobs import taskrun_of_job, webhook_job, write_job
 from compiler.localrun.secrets import SecretStore
-from compiler.odahu_import import import_documents
 from compiler.pipeline import generate_documents
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "odahu-examples" / "batch-inference" / "manifests"

@@ -8,12 +8,12 @@ import pytest
 
 from compiler import naming as n
 from compiler.diagnostics import CompileError
-from compiler.plan import plan
-from compiler.plan_model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
-from compiler.plan_quantity import canonical_quantity
-from compiler.plan_triggers import cel_string
-from compiler.render import render
+from compiler.plan.model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
+from compiler.plan.planner import plan
+from compiler.plan.quantity import canonical_quantity
+from compiler.plan.triggers import cel_string
 from compiler.runtime_bundle import RuntimeBundle
+from compiler.tekton.render import render
 from tests.unit.compile_fixtures import (
     BAKED,
     BUNDLE,
@@ -318,7 +318,7 @@ def test_webhooks(planned: Plan) -> None:
     assert cel.ref == "cel"
     assert cel.filter is not None
     assert "body.spec.inferenceServiceId == 'multiplier'" in cel.filter
-    # only the service's own connections and the one it allows (not the model's): compiler.access
+    # only the service's own connections and the one it allows (not the model's): compiler.front.access
     assert "body.spec.dataSource.connection in ['blobs', 'data']" in cel.filter
     assert "body.spec.outputDestination.connection in ['blobs', 'data']" in cel.filter
     assert "!(has(body.spec.resources) && type(body.spec.resources) != null_type)" in cel.filter
@@ -483,7 +483,7 @@ def test_the_webhook_filter_and_defaults(planned: Plan, spec: dict[str, object],
 def test_azure_short_form_takes_the_account_from_the_endpoint(
     endpoint: str | None, account: str | None
 ) -> None:
-    from compiler.plan_connections import azure_account_from_endpoint
+    from compiler.plan.connections import azure_account_from_endpoint
 
     assert azure_account_from_endpoint("azureblob", endpoint) == account
     assert azure_account_from_endpoint("s3", endpoint) is None

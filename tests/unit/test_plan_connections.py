@@ -1,14 +1,14 @@
-"""plan_connections: where references and models point in a connection, GCS' region, as ODAHU read them."""
+"""plan/connections.py: where references and models point in a connection, GCS' region, as ODAHU read them."""
 
 from __future__ import annotations
 
 import pytest
 
-from compiler.plan_connections import Connections, gcs_region_project, go_path_join
-from compiler.project import Project
-from compiler.resolve import resolve
-from compiler.spec import ConnectionReference
-from compiler.validate import validate
+from compiler.front.project import Project
+from compiler.front.resolve import resolve
+from compiler.front.spec import ConnectionReference
+from compiler.front.validate import validate
+from compiler.plan.connections import Connections, gcs_region_project, go_path_join
 from tests.unit.helpers import raws
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from compiler.front.project import Project, Service
 from compiler.pipeline import analyse, generate_documents
-from compiler.project import Project, Service
 
 EXAMPLES = sorted(p for p in (Path(__file__).resolve().parents[2] / "examples").iterdir() if p.is_dir())
 

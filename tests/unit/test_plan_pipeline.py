@@ -9,9 +9,9 @@ import pytest
 
 from compiler.naming import NAME_MAX
 from compiler.pipeline import compile, generate_documents
-from compiler.plan import plan
+from compiler.plan.planner import plan
 from compiler.runtime_bundle import PROGRAMS, RuntimeBundle
-from compiler.tekton_rules import check_documents
+from compiler.tekton.rules import check_documents
 from tests.support.manifests import check_tree, validate_tekton_schema
 from tests.unit.compile_fixtures import project_from
 from tests.unit.helpers import CONNECTION

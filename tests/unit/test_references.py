@@ -1,4 +1,4 @@
-"""compiler/references.py: what a tree references, its prerequisites, and E408."""
+"""compiler/tekton/references.py: what a tree references, its prerequisites, and E408."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler import guards
 from compiler.cli import main
-from compiler.plan import plan
-from compiler.references import Ref, prerequisites, references
-from compiler.render import render
+from compiler.plan.planner import plan
+from compiler.tekton import guards
+from compiler.tekton.references import Ref, prerequisites, references
+from compiler.tekton.render import render
 from tests.unit.compile_fixtures import BUNDLE, SAMPLE, sample_project
 
 

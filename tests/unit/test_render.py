@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from compiler.backend import generate
 from compiler.diagnostics import CompileError
-from compiler.plan import plan
-from compiler.plan_model import Join, ParamRef, ResultPathRef, RunUidRef, TriggerParamRef
-from compiler.render import environment, render, tekton_ref
-from compiler.render_scalar import plain_ok, scalar
+from compiler.plan.model import Join, ParamRef, ResultPathRef, RunUidRef, TriggerParamRef
+from compiler.plan.planner import plan
+from compiler.tekton.render import environment, render, tekton_ref
+from compiler.tekton.render_scalar import plain_ok, scalar
 from tests.support.manifests import check_documents_all, validate_tekton_schema
 from tests.unit.compile_fixtures import BUNDLE, sample_project
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic
-from compiler.project import Project
-from compiler.resolve import resolve
-from compiler.spec import BatchSettingsSpec
+from compiler.front.project import Project
+from compiler.front.resolve import resolve
+from compiler.front.spec import BatchSettingsSpec
 from tests.unit.helpers import CONNECTION, SERVICE, validated, where
 
 JOB = """\

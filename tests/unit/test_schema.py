@@ -12,8 +12,8 @@ from ruamel.yaml import YAML
 
 from compiler.cli import main
 from compiler.commands.crds import stale
-from compiler.schema import crd, crd_files, json_schema
-from compiler.spec import KINDS
+from compiler.front.schema import crd, crd_files, json_schema
+from compiler.front.spec import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from compiler.spec import (
+from compiler.front.spec import (
     BatchSettingsSpec,
     ConnectionSpec,
     InferenceServiceSpec,

@@ -1,4 +1,4 @@
-"""compiler.tekton_rules: upstream-style documents pass; each rule has a negative case that yields
+"""compiler.tekton.rules: upstream-style documents pass; each rule has a negative case that yields
 exactly that rule's violation."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.tekton_rules import MAX_CLIENT_SIDE_APPLY_BYTES, RULES, Violation, check_documents
-from compiler.tekton_rules_base import parse_duration
-from compiler.tekton_rules_triggers import canonical_header
+from compiler.tekton.rules import MAX_CLIENT_SIDE_APPLY_BYTES, RULES, Violation, check_documents
+from compiler.tekton.rules_base import parse_duration
+from compiler.tekton.rules_triggers import canonical_header
 from tests.support.manifests import (
     check_documents_all,
     check_tree,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from compiler.front.spec import ConnectionSpec, InferenceServiceSpec
 from compiler.naming import derived_job_id
-from compiler.spec import ConnectionSpec, InferenceServiceSpec
 from tests.unit.helpers import CONNECTION, SERVICE, validated, where
 
 # The shapes of ODAHU's published batch-inference manifests (odahu/odahu-examples), unchanged.

@@ -1,0 +1,336 @@
+"""The backend-neutral plan: what every generated object contains, before any YAML exists.
+
+Frozen dataclasses only. References to run-time values (a run's params, its uid, a result file,
+a trigger's params) are typed objects; a backend's templates turn them into its own syntax
+(Tekton: ``$(params.x)``), so the plan never holds a backend's interpolation strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from compiler.diagnostics import Diagnostic
+from compiler.front.spec import Source
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """The value of one of the run's params."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RunUidRef:
+    """The unique id the engine gives each run (Tekton: the TaskRun's uid)."""
+
+
+@dataclass(frozen=True)
+class ResultPathRef:
+    """The file a step writes a run result to."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TriggerParamRef:
+    """A value the webhook trigger supplies when it creates a run."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class PipelineRunUidRef:
+    """The unique id of a whole sharded run (Tekton: the PipelineRun's uid)."""
+
+
+@dataclass(frozen=True)
+class TaskResultRef:
+    """A result of an earlier task of a sharded run; ``whole``: every item of an array result."""
+
+    task: str
+    result: str
+    whole: bool = False
+
+
+@dataclass(frozen=True)
+class Join:
+    """Literal text and references written one after another, e.g. ``<connection>:<path>``."""
+
+    parts: tuple[str | ParamRef | TriggerParamRef, ...]
+
+
+Value = (
+    str | ParamRef | RunUidRef | ResultPathRef | TriggerParamRef | Join | PipelineRunUidRef | TaskResultRef
+)
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    name: str
+    key: str
+    optional: bool = True
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: Value | None = None
+    secret: SecretKeyRef | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    volume: str
+    path: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    config_map: str | None = None  # None: an empty scratch folder
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Canonical Kubernetes quantities, keys sorted as the API server writes them."""
+
+    requests: tuple[tuple[str, str], ...] = ()
+    limits: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.requests and not self.limits
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    description: str
+
+
+StepRole = Literal["helper", "user"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    role: StepRole
+    image: str
+    command: tuple[Value, ...]
+    args: tuple[Value, ...]
+    env: tuple[EnvVar, ...]
+    mounts: tuple[Mount, ...]
+    resources: Resources
+    # Pod Security Standards "restricted": non-root, no privilege escalation, no capabilities,
+    # RuntimeDefault seccomp; run_as_user None lets the image or the namespace choose the uid.
+    restricted: bool = False
+    run_as_user: int | None = None
+
+
+# --- objects ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Meta:
+    name: str
+    namespace: str | None
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The reusable definition of one InferenceService's run (Tekton: a Task)."""
+
+    meta: Meta
+    service: str
+    description: str
+    params: tuple[Param, ...]
+    results: tuple[Result, ...]
+    volumes: tuple[Volume, ...]
+    steps: tuple[Step, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Toleration:
+    key: str | None
+    operator: str | None
+    value: str | None
+    effect: str | None
+    seconds: int | None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a single run of a RunPlan sets: shared by committed jobs and webhook-created runs."""
+
+    definition: str
+    params: tuple[tuple[str, Value], ...]
+    service_account: str
+    timeout: str
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    user_resources: Resources | None = None  # an override of the user step's resources
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One committed InferenceJob: a create-once run with a content-hashed name."""
+
+    meta: Meta
+    job: str
+    service: str
+    run: RunSpec
+    source: Source
+
+
+@dataclass(frozen=True)
+class RuntimeConfigMap:
+    meta: Meta
+    files: tuple[tuple[str, str], ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Interceptor:
+    name: str
+    ref: str
+    # one of: a secret reference (github) or a CEL filter with overlays
+    secret_name: str | None = None
+    secret_key: str | None = None
+    filter: str | None = None
+    overlays: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WebhookTrigger:
+    """A service's webhook: the trigger that filters the body and the template that creates runs."""
+
+    trigger: Meta
+    template: Meta
+    service: str
+    interceptors: tuple[Interceptor, ...]
+    binding: str
+    params: tuple[Param, ...]
+    run_meta: Meta  # the created run's metadata; ``name`` is a generateName prefix
+    run: RunSpec
+    source: Source
+    run_kind: Literal["TaskRun", "PipelineRun"] = "TaskRun"  # PipelineRun: a sharded service
+    extra_bindings: tuple[tuple[str, str], ...] = ()  # (param, overlay key) bound by this trigger alone
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoleBinding:
+    meta: Meta
+    role_kind: Literal["Role", "ClusterRole"]
+    role: str
+    service_account: str
+    service_account_namespace: str
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """The per-namespace webhook receiver: EventListener, shared binding and least-privilege RBAC."""
+
+    namespace: str
+    listener: Meta
+    service_account: Meta
+    binding: Meta
+    binding_params: tuple[tuple[str, str], ...]
+    label_selector: tuple[tuple[str, str], ...]
+    role: Meta
+    rules: tuple[PolicyRule, ...]
+    role_binding: RoleBinding
+    cluster_role_binding: RoleBinding
+    source: Source
+
+
+@dataclass(frozen=True)
+class RunnerAccount:
+    """The ServiceAccount every run of a namespace names: Tekton reads it to build the pod."""
+
+    meta: Meta
+    image_pull_secrets: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class ClusterRole:
+    meta: Meta
+    rules: tuple[PolicyRule, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class PipelineTask:
+    """One task of a sharded run: an inline task (``steps``) or the service's run (``definition``),
+    fanned out over ``matrix`` = (param, array value) when set."""
+
+    name: str
+    params: tuple[tuple[str, Value], ...]
+    run_after: tuple[str, ...] = ()
+    definition: str | None = None
+    matrix: tuple[str, Value] | None = None
+    retries: int = 0
+    declared: tuple[Param, ...] = ()
+    results: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    volumes: tuple[Volume, ...] = ()
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShardedRunPlan:
+    """A service's sharded run (Tekton: a Pipeline): plan the shards, run them, merge them."""
+
+    meta: Meta
+    service: str
+    description: str
+    params: tuple[Param, ...]
+    tasks: tuple[PipelineTask, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class ShardedJobRun:
+    """A committed InferenceJob with more than one shard (Tekton: a PipelineRun)."""
+
+    meta: Meta
+    job: str
+    service: str
+    run: RunSpec  # ``definition``: the sharded run plan's name
+    shard_task: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class Plan:
+    runtime: tuple[RuntimeConfigMap, ...] = ()
+    runs: tuple[RunPlan, ...] = ()
+    jobs: tuple[JobRun, ...] = ()
+    triggers: tuple[WebhookTrigger, ...] = ()
+    webhooks: tuple[Webhooks, ...] = ()
+    cluster_roles: tuple[ClusterRole, ...] = ()
+    sharded_runs: tuple[ShardedRunPlan, ...] = ()
+    sharded_jobs: tuple[ShardedJobRun, ...] = ()
+    accounts: tuple[RunnerAccount, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()  # warnings only: errors stop the plan

@@ -1,0 +1,273 @@
+"""Sharded runs: a service's Pipeline (plan -> N shards of its Task by matrix -> merge) and its runs.
+
+A service gets a sharded run when its own ``parallelism`` is above 1 or a committed job asks for more
+than one shard. The shard count reaches the run as a param (``shard-count``), never as structure:
+``shard.py plan`` lists the input once, writes each shard's file list and returns the shard ids as an
+array result, and the matrix fans the service's Task out over that result. So the compiled Pipeline
+and its runs are the same size whatever N is. ``BatchSettings.maxParallelShards`` caps N in the plan
+task, so at most that many shard pods run at once. Every task uses the request id the plan task
+resolved (the given one, else the PipelineRun's uid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from compiler import naming as n
+from compiler.front.project import Project, Service
+from compiler.front.spec import BatchSettingsSpec
+from compiler.plan.connections import Connections
+from compiler.plan.model import (
+    EnvVar,
+    Interceptor,
+    Join,
+    Meta,
+    Mount,
+    Param,
+    ParamRef,
+    PipelineRunUidRef,
+    PipelineTask,
+    PolicyRule,
+    ShardedRunPlan,
+    Step,
+    TaskResultRef,
+    Value,
+    Volume,
+)
+from compiler.plan.steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
+from compiler.plan.triggers import cel_string, present
+
+SHARD_RETRIES = 2  # each shard's TaskRun is retried on its own
+RESULTS_DIR = "/tekton/results"  # where Tekton collects a step's results
+MAX_SHARDS = 256  # Tekton's default-max-matrix-combinations-count
+
+FETCH_RCLONE_SCRIPT = """\
+set -eu
+mkdir -p "$ODAHU_BIN_DIR"
+cp "$(command -v rclone)" "$ODAHU_BIN_DIR/rclone"
+"""
+
+SHARD_COUNT_DOC = "How many shards the input is split into (at most BatchSettings.maxParallelShards run)."
+RUN_UID_DOC = "The sharded run's uid: the request id when none is given, and the name of its claim."
+REPLACE_OUTPUT_DOC = (
+    "true: the run may replace another job's work in its output folder (InferenceJob replaceOutput)."
+)
+RESULTS = (
+    (n.RESULT_SHARD_IDS, "array", "The shard indexes, for the matrix (JSON array of strings)."),
+    (n.RESULT_SHARD_COUNT, "string", "How many shards the input was split into."),
+    (n.RESULT_REQUEST_ID, "string", "The run's request id: the given one, else the run's uid."),
+)
+
+
+def sharded_services(project: Project) -> frozenset[str]:
+    """Services that get a Pipeline: their own parallelism, or one of their jobs', is above 1."""
+    names = {s.name for s in project.services if s.spec.parallelism > 1}
+    names.update(j.service for j in project.jobs if j.effective.parallelism > 1)
+    return frozenset(names)
+
+
+def _location(connection: str, path: str) -> Join:
+    return Join((ParamRef(connection), ":", ParamRef(path)))
+
+
+def _declare(*names: str) -> tuple[Param, ...]:
+    docs = {
+        n.PARAM_REQUEST_ID: "The request id (empty: the run's uid, given as run-uid).",
+        n.PARAM_RUN_UID: RUN_UID_DOC,
+        n.PARAM_DATA_CONNECTION: "Connection to read the input data from.",
+        n.PARAM_DATA_PATH: "Path of the input data inside the data connection.",
+        n.PARAM_OUTPUT_CONNECTION: "Connection to write the results to.",
+        n.PARAM_OUTPUT_PATH: "Path inside the output connection; results land in <path>/<request id>/.",
+        n.PARAM_SHARD_COUNT: SHARD_COUNT_DOC,
+        n.PARAM_REPLACE_OUTPUT: REPLACE_OUTPUT_DOC,
+    }
+    return tuple(Param(name, docs[name]) for name in names)
+
+
+class _InlineSteps:
+    """The steps of the plan and merge tasks: rclone configured as in the service's Task."""
+
+    def __init__(self, settings: BatchSettingsSpec, connections: Connections, service: Service) -> None:
+        self.settings = settings
+        self.steps = _Steps(settings, connections, service)
+        self.config = Mount(n.VOLUME_CONFIG, CONFIG, False)
+
+    def volumes(self, runtime_configmap: str) -> tuple[Volume, ...]:
+        return (Volume(n.VOLUME_RUNTIME, config_map=runtime_configmap), Volume(n.VOLUME_CONFIG))
+
+    def fetch_rclone(self) -> Step:
+        base = self.steps.base_env
+        return Step(
+            name=n.STEP_FETCH_RCLONE,
+            role="helper",
+            image=self.settings.images.rclone,
+            command=("sh", "-c"),
+            args=(FETCH_RCLONE_SCRIPT, n.STEP_FETCH_RCLONE),
+            env=(*base, EnvVar("ODAHU_BIN_DIR", RCLONE_BIN_DIR)),
+            mounts=(self.config,),
+            resources=self.steps.resources,
+            restricted=True,
+            run_as_user=helper_uid(self.settings),
+        )
+
+    def program(self, name: str, args: tuple[Value, ...]) -> Step:
+        rclone = ("--rclone", RCLONE_BIN, "--config", RCLONE_CONF)
+        return self.steps.helper(
+            name, "shard.py", (name, *args, *rclone), (replace(self.config, read_only=True),)
+        )
+
+    def all(self, last: Step, data: bool = True) -> tuple[Step, ...]:
+        return sized((self.steps.configure_rclone(data), self.fetch_rclone(), last), self.settings)
+
+
+def sharded_run(
+    settings: BatchSettingsSpec,
+    connections: Connections,
+    service: Service,
+    task_params: tuple[Param, ...],
+    meta: Meta,
+    runtime_configmap: str,
+) -> ShardedRunPlan:
+    """The Pipeline of ``service``: ``task_params`` are its Task's run params (with their defaults)."""
+    inline = _InlineSteps(settings, connections, service)
+    volumes = inline.volumes(runtime_configmap)
+    data = _location(n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH)
+    output = _location(n.PARAM_OUTPUT_CONNECTION, n.PARAM_OUTPUT_PATH)
+    plan_step = inline.program(
+        n.STEP_PLAN,
+        (
+            "--source", data,
+            "--dest", output,
+            "--request-id", ParamRef(n.PARAM_REQUEST_ID),
+            "--service", service.name,
+            "--replace-output", ParamRef(n.PARAM_REPLACE_OUTPUT),
+            "--shards", ParamRef(n.PARAM_SHARD_COUNT),
+            "--cap", str(settings.maxParallelShards),
+            "--results-dir", RESULTS_DIR,
+        ),
+    )  # fmt: skip
+    plan_step = replace(plan_step, env=(*plan_step.env, EnvVar("ODAHU_RUN_UID", ParamRef(n.PARAM_RUN_UID))))
+    policy = settings.validation
+    merge_policy: tuple[str, ...] = ("--max-rejected", str(policy.maxRejected))
+    if policy.maxRejectedFraction is not None:
+        merge_policy += ("--max-rejected-fraction", repr(float(policy.maxRejectedFraction)))
+    merge_step = inline.program(
+        n.STEP_MERGE,
+        (
+            "--dest", output,
+            "--source", data,
+            "--request-id", ParamRef(n.PARAM_REQUEST_ID),
+            "--service", service.name,
+            "--shards", ParamRef(n.PARAM_SHARD_COUNT),
+            *merge_policy,
+        ),
+    )  # fmt: skip
+    # plan and merge name the same claim on the run's folder: the PipelineRun's uid.
+    merge_step = replace(
+        merge_step, env=(*merge_step.env, EnvVar("ODAHU_RUN_UID", ParamRef(n.PARAM_RUN_UID)))
+    )
+    request_id = TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_REQUEST_ID)
+    passed = {p: ParamRef(p) for p in n.RUN_PARAMS}
+    plan_task = PipelineTask(
+        name=n.PIPELINE_TASK_PLAN,
+        params=(
+            *((p, passed[p]) for p in n.RUN_PARAMS),
+            (n.PARAM_RUN_UID, PipelineRunUidRef()),
+            (n.PARAM_SHARD_COUNT, ParamRef(n.PARAM_SHARD_COUNT)),
+            (n.PARAM_REPLACE_OUTPUT, ParamRef(n.PARAM_REPLACE_OUTPUT)),
+        ),
+        declared=_declare(*n.RUN_PARAMS, n.PARAM_RUN_UID, n.PARAM_SHARD_COUNT, n.PARAM_REPLACE_OUTPUT),
+        results=RESULTS,
+        volumes=volumes,
+        steps=inline.all(plan_step),
+    )
+    shard_task = PipelineTask(
+        name=n.PIPELINE_TASK_SHARD,
+        params=((n.PARAM_REQUEST_ID, request_id), *((p, passed[p]) for p in n.RUN_PARAMS[1:])),
+        run_after=(n.PIPELINE_TASK_PLAN,),
+        definition=n.task_name(service.name),
+        matrix=(n.PARAM_SHARD_INDEX, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_IDS, whole=True)),
+        retries=SHARD_RETRIES,
+    )
+    merge_params = (*n.RUN_PARAMS, n.PARAM_SHARD_COUNT, n.PARAM_RUN_UID)
+    merge_task = PipelineTask(
+        name=n.PIPELINE_TASK_MERGE,
+        params=(
+            (n.PARAM_REQUEST_ID, request_id),
+            (n.PARAM_DATA_CONNECTION, passed[n.PARAM_DATA_CONNECTION]),
+            (n.PARAM_DATA_PATH, passed[n.PARAM_DATA_PATH]),
+            (n.PARAM_OUTPUT_CONNECTION, passed[n.PARAM_OUTPUT_CONNECTION]),
+            (n.PARAM_OUTPUT_PATH, passed[n.PARAM_OUTPUT_PATH]),
+            (n.PARAM_SHARD_COUNT, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_COUNT)),
+            (n.PARAM_RUN_UID, PipelineRunUidRef()),
+        ),
+        run_after=(n.PIPELINE_TASK_SHARD,),
+        declared=_declare(*merge_params),
+        volumes=volumes,
+        steps=inline.all(merge_step, data=False),  # the merge task is given no data connection
+    )
+    params = (
+        *task_params,
+        Param(n.PARAM_REPLACE_OUTPUT, REPLACE_OUTPUT_DOC, "false"),
+        Param(n.PARAM_SHARD_COUNT, SHARD_COUNT_DOC, str(service.spec.parallelism)),
+    )
+    return ShardedRunPlan(
+        meta=meta,
+        service=service.name,
+        description=(
+            f"Sharded batch inference with InferenceService {service.name}: list and partition the "
+            "input once, run the service's Task on each shard (matrix), merge the shards' manifests."
+        ),
+        params=params,
+        tasks=(plan_task, shard_task, merge_task),
+        source=service.source,
+    )
+
+
+# --- the webhook of a sharded service ----------------------------------------------------------
+
+PARALLELISM = "body.spec.parallelism"
+
+
+def parallelism_filter() -> str:
+    """A body's ``spec.parallelism``, when given, is a whole number from 1 to 256 (JSON: a double)."""
+    p = PARALLELISM
+    return (
+        f"!{present(p)} || (type({p}) == double && {p} >= 1.0 && {p} <= {float(MAX_SHARDS)}"
+        f" && double(int({p})) == {p})"
+        f" || (type({p}) == int && {p} >= 1 && {p} <= {MAX_SHARDS})"
+    )
+
+
+def single_parallelism_filter() -> str:
+    """A service without a Pipeline runs one TaskRun: a body may say ``parallelism: 1``, and nothing more."""
+    p = PARALLELISM
+    return f"!{present(p)} || (type({p}) == double && {p} == 1.0) || (type({p}) == int && {p} == 1)"
+
+
+def unsharded_interceptors(chain: tuple[Interceptor, ...]) -> tuple[Interceptor, ...]:
+    """The service's CEL interceptor, refusing a shard count it could not honour (rather than ignoring it)."""
+    *head, cel = chain
+    return (*head, replace(cel, filter=f"{cel.filter}\n&& ({single_parallelism_filter()})"))
+
+
+def sharded_interceptors(chain: tuple[Interceptor, ...], default: int) -> tuple[Interceptor, ...]:
+    """The service's CEL interceptor, also checking ``spec.parallelism`` and binding the shard count."""
+    *head, cel = chain
+    overlay = f"{present(PARALLELISM)} ? string(int({PARALLELISM})) : {cel_string(str(default))}"
+    cel = replace(
+        cel,
+        filter=f"{cel.filter}\n&& ({parallelism_filter()})",
+        overlays=(*cel.overlays, (n.shard_count_overlay_key(), overlay)),
+    )
+    return (*head, cel)
+
+
+def with_pipelineruns(rules: tuple[PolicyRule, ...]) -> tuple[PolicyRule, ...]:
+    """The listener's rules, allowed to create PipelineRuns where it creates TaskRuns."""
+    return tuple(
+        replace(rule, resources=tuple(sorted({*rule.resources, "pipelineruns"})))
+        if "taskruns" in rule.resources
+        else rule
+        for rule in rules
+    )

@@ -1,0 +1,10 @@
+"""The Tekton backend: plan -> rendered documents (``render``), then its guards (``check``, ``unresolved``).
+
+See README.md for what this package may import.
+"""
+
+from compiler.tekton.guards import check, unresolved
+from compiler.tekton.references import Prerequisites, prerequisites
+from compiler.tekton.render import RenderedDoc, render
+
+__all__ = ["Prerequisites", "RenderedDoc", "check", "prerequisites", "render", "unresolved"]

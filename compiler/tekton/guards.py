@@ -1,0 +1,233 @@
+"""Checks on the rendered documents, before anything is written.
+
+Each document is parsed back (PyYAML's C loader) and checked for its size, its names and the
+Tekton admission rules of ``compiler.tekton.rules``; every finding is located at the spec that
+caused the object, so the user knows what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from compiler import naming as n
+from compiler.diagnostics import Diagnostic, Location
+from compiler.tekton.references import prerequisites
+from compiler.tekton.render import RenderedDoc
+from compiler.tekton.rules import check_documents
+from compiler.units import DNS1123_SUBDOMAIN
+
+OBJECT_MAX = 262_144  # Argo CD's client-side apply keeps the object in a 256 KiB annotation
+TASK_SOFT_MAX = 65_536
+# Go's encoding/json writes <, > and & as \u003c etc.: 5 more bytes each than this count.
+_HTML = re.compile(r"[<>&]")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Rules of the checker that the size and name guards below already report, with a located hint.
+_COVERED = frozenset({"R1", "R2", "L1"})
+NAME_LIMITS = {
+    "TaskRun": n.TASKRUN_MAX,
+    "EventListener": n.EVENTLISTENER_MAX,
+    "Task": n.NAME_MAX,
+    "Trigger": n.NAME_MAX,
+    "TriggerTemplate": n.NAME_MAX,
+    "TriggerBinding": n.NAME_MAX,
+}
+
+
+class _Loader(yaml.CSafeLoader):
+    """PyYAML's C parser with a memo of the YAML 1.1 tag of each plain scalar."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            return _scalar_tag(value, implicit)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=65536)
+def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    return str(yaml.resolver.Resolver().resolve(yaml.ScalarNode, value, implicit))  # type: ignore[no-untyped-call]
+
+
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:bool": lambda v: v.lower() in ("true", "yes", "on"),
+    "tag:yaml.org,2002:null": lambda v: None,
+}
+
+
+class _Unexpected(Exception):
+    pass
+
+
+def _data(node: yaml.Node) -> Any:
+    """The value of a node of our own canonical output: maps, lists, strings, ints, booleans, nulls.
+
+    Several times faster than SafeConstructor, which handles merge keys, dates, floats and more;
+    anything else makes ``parse`` fall back to it.
+    """
+    if isinstance(node, yaml.MappingNode):
+        return {_data(k): _data(v) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_data(v) for v in node.value]
+    convert = _SCALARS.get(node.tag)
+    if convert is None:
+        raise _Unexpected(node.tag)
+    return convert(node.value)
+
+
+def parse(doc: RenderedDoc) -> dict[str, Any]:
+    """The document read back as the cluster will read it (PyYAML's C parser, YAML 1.1 tags)."""
+    loader = _Loader(doc.text)
+    try:
+        node = loader.get_single_node()
+        value = _data(node) if node is not None else None
+    except _Unexpected:
+        value = yaml.load(doc.text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:  # a template bug, never the user's
+        raise RuntimeError(f"generated {doc.path} is not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+    if not isinstance(value, dict):
+        raise RuntimeError(f"generated {doc.path} is not a mapping")
+    return value
+
+
+def _where(doc: RenderedDoc) -> Location:
+    o = doc.origin
+    return Location(o.file, o.line, o.col) if o is not None else Location(doc.path)
+
+
+def json_size(obj: Any) -> int:
+    """Bytes of the object as ``kubectl apply`` stores it in last-applied-configuration."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode("utf-8")) + 5 * len(_HTML.findall(text))
+
+
+def json_size_bound(text: str) -> int:
+    """An upper bound of ``json_size`` from the YAML text alone, without serialising.
+
+    Per line, compact JSON adds at most quotes, ``:``, ``,`` and brackets (6 bytes) to what the
+    YAML line holds; escapes add a byte per quote, backslash or tab and 5 per HTML character.
+    """
+    escaped = text.count('"') + text.count("\\") + text.count("\t")
+    extra = 6 * text.count("\n") + escaped + 5 * len(_HTML.findall(text))
+    return len(text.encode("utf-8")) + extra
+
+
+def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
+    limit = TASK_SOFT_MAX if doc.kind == "Task" else OBJECT_MAX
+    if json_size_bound(doc.text) <= limit:
+        return []
+    size = json_size(obj)
+    if size > OBJECT_MAX:
+        return [
+            Diagnostic(
+                "E404",
+                f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
+                "of Argo CD's client-side apply",
+                _where(doc),
+                hint="make the spec smaller (fewer or shorter values), or split it",
+            )
+        ]
+    if size > TASK_SOFT_MAX and doc.kind == "Task":
+        return [
+            Diagnostic(
+                "W402",
+                f"Task {doc.name!r} is {size} bytes; Tasks over {TASK_SOFT_MAX} bytes slow down every run",
+                _where(doc),
+                severity="warning",
+            )
+        ]
+    return []
+
+
+def _name_problem(kind: str, name: str, generated: bool) -> str | None:
+    limit = NAME_LIMITS.get(kind, n.SUBDOMAIN_MAX)
+    if generated:
+        limit = n.GENERATE_NAME_MAX  # the API server appends 5 characters
+    if len(name) > limit:
+        what = "name prefix" if generated else "name"
+        return f"{kind} {what} {name!r} has {len(name)} characters, more than the {limit} allowed"
+    probe = name + "x" if generated else name
+    pattern = _DNS1035 if kind == "EventListener" else DNS1123_SUBDOMAIN
+    if not pattern.match(probe):
+        return f"{kind} name {name!r} is not a valid Kubernetes name"
+    return None
+
+
+def _labels(kind: str, meta: Mapping[str, Any]) -> list[str]:
+    out = []
+    for key, value in (meta.get("labels") or {}).items():
+        if len(str(value)) > n.LABEL_VALUE_MAX or not _LABEL_VALUE.match(str(value)):
+            out.append(f"{kind} label {key}={value!r} is not a valid label value (at most 63 characters)")
+    return out
+
+
+def _names(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
+    problems: list[str] = []
+    meta = obj.get("metadata") or {}
+    problem = _name_problem(doc.kind, str(meta.get("name", "")), generated=False)
+    problems += [problem] if problem else []
+    problems += _labels(doc.kind, meta)
+    for template in (obj.get("spec") or {}).get("resourcetemplates") or []:
+        inner = template.get("metadata") or {}
+        if "generateName" in inner:
+            problem = _name_problem(template.get("kind", ""), str(inner["generateName"]), generated=True)
+            problems += [problem] if problem else []
+        problems += _labels(template.get("kind", ""), inner)
+    return [
+        Diagnostic("E405", p, _where(doc), hint="generated names derive from spec names: shorten the name")
+        for p in problems
+    ]
+
+
+def _rules(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
+    return [
+        Diagnostic(
+            "E406",
+            f"{doc.kind} {doc.name!r} would be refused by Tekton: {v.rule} at {v.path or '/'}: {v.message}",
+            _where(doc),
+            hint="see tekton-rules.md, rule " + v.rule,
+        )
+        for v in check_documents([obj])
+        if v.rule not in _COVERED
+    ]
+
+
+def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+    """The parsed objects (same order as ``docs``) and every guard's findings."""
+    objects: list[dict[str, Any]] = []
+    diags: list[Diagnostic] = []
+    for doc in docs:
+        obj = parse(doc)
+        objects.append(obj)
+        if doc.path == n.KUSTOMIZATION:
+            continue
+        diags += _size(doc, obj)
+        diags += _names(doc, obj)
+        diags += _rules(doc, obj)
+    return objects, diags
+
+
+def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
+    """A reference to an object the tree neither emits nor may expect in the cluster fails every
+    run that follows it, for good (see ``compiler.tekton.references``). A check of the whole tree."""
+    where = {(d.kind, d.namespace, d.name): d for d in docs}
+    found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
+    return [
+        Diagnostic(
+            "E408",
+            f"{referrer.kind} {referrer.name!r} references {ref.kind} {ref.name!r}"
+            f"{' in ' + ref.namespace if ref.namespace else ''}, which the tree does not contain",
+            _where(where[(referrer.kind, referrer.namespace, referrer.name)]),
+            hint="the tree would fail every run that follows this reference; a bug of odahu-batch: report it",
+        )
+        for referrer, ref in found.missing
+    ]
