@@ -220,7 +220,7 @@ def credential_env(connection: str, field: str) -> str:
 
 def rclone_location(connection: str, path: str) -> str:
     """configure-rclone writes an alias remote named after each connection (over a backend remote
-    ``<connection>-store``) that points at its bucket or root, so a location is ``<connection>:<path>``."""
+    ``<connection>_store``) that points at its bucket or root, so a location is ``<connection>:<path>``."""
     return f"{connection}:{path}"
 
 

@@ -4,8 +4,10 @@ Usage: configure_rclone.py --config PATH [--data-connection NAME] [--output-conn
 
 ``ODAHU_CONNECTIONS`` is a JSON list of connections (name, type s3|gcs|azureblob|local, bucket, root, region,
 endpoint, pathStyle, project, account, auth secret|workloadIdentity|anonymous|none, credentialEnv, roles).
-Each connection becomes two remotes: ``[<name>-store]``, the backend, and ``[<name>]``, an alias of
-``<name>-store:<bucket>`` (local: of its root), so every location is ``<name>:<path in bucket>``.
+Each connection becomes two remotes: ``[<name>_store]``, the backend, and ``[<name>]``, an alias of
+``<name>_store:<bucket>`` (local: of its root), so every location is ``<name>:<path in bucket>``. A
+connection's name is a DNS-1123 label, which never holds ``_``: no connection (``feature-store`` included)
+can collide with another's backend.
 Credentials are read from the env vars named in credentialEnv and never printed.
 
 With ``--data-connection`` / ``--output-connection`` (the run's params), the run's connections are
@@ -30,6 +32,7 @@ except ImportError:  # run as a plain file next to its siblings
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 PROG = "configure-rclone"
+BACKEND = "_store"  # the suffix of a connection's backend remote
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 TYPES = ("s3", "gcs", "azureblob", "local")
 AUTHS = ("secret", "workloadIdentity", "anonymous", "none")
@@ -136,7 +139,7 @@ def _remotes(conn: Dict[str, Any], config_dir: str) -> List[Tuple[str, Section]]
         root = _opt(conn, "root")
         if not root:
             raise common.Fail(f"connection {name!r}: a local connection needs a root")
-        return [(f"{name}-store", [("type", "local")]), (name, [("type", "alias"), ("remote", root)])]
+        return [(f"{name}{BACKEND}", [("type", "local")]), (name, [("type", "alias"), ("remote", root)])]
     bucket = _opt(conn, "bucket")
     if not bucket:
         raise common.Fail(f"connection {name!r}: a {kind} connection needs a bucket")
@@ -146,7 +149,7 @@ def _remotes(conn: Dict[str, Any], config_dir: str) -> List[Tuple[str, Section]]
         store = _gcs(conn, auth, config_dir)
     else:
         store = _azure(conn, auth)
-    return [(f"{name}-store", store), (name, [("type", "alias"), ("remote", f"{name}-store:{bucket}")])]
+    return [(f"{name}{BACKEND}", store), (name, [("type", "alias"), ("remote", f"{name}{BACKEND}:{bucket}")])]
 
 
 def _write_private(path: str, text: str) -> None:
@@ -170,7 +173,7 @@ def _load_connections() -> List[Dict[str, Any]]:
     seen = set()
     for conn in conns:
         name = conn.get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith("-store"):
+        if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith(BACKEND):
             raise common.Fail(f"connection name {name!r} is not a valid remote name")
         if name in seen:
             raise common.Fail(f"connection {name!r} is defined twice")

@@ -3,9 +3,9 @@
 rclone is configured both ways the product does it:
 
 - environment variables ``RCLONE_CONFIG_<NAME>_<OPTION>`` (the backend remote itself, or the product's
-  layout of a ``<name>-store`` backend plus an alias ``<name>``);
-- an rclone config file with a ``[<name>-store]`` backend section and a ``[<name>]`` section of
-  ``type = alias``, ``remote = <name>-store:<bucket>``, so locations are ``<name>:<path>``.
+  layout of a ``<name>_store`` backend plus an alias ``<name>``);
+- an rclone config file with a ``[<name>_store]`` backend section and a ``[<name>]`` section of
+  ``type = alias``, ``remote = <name>_store:<bucket>``, so locations are ``<name>:<path>``.
 
 Remote names contain a '-' on purpose: rclone reads remote ``odahu-in`` from ``RCLONE_CONFIG_ODAHU-IN_*``
 (the '-' is kept, only upper-casing happens).
@@ -139,7 +139,7 @@ def test_s3_round_trip(s3_server: MotoS3Server, tmp_path: Path, mode: str) -> No
 def test_s3_config_file_layout(s3_server: MotoS3Server) -> None:
     text = s3_server.rclone_config("out", "results")
     assert text.splitlines() == [
-        "[out-store]",
+        "[out_store]",
         "type = s3",
         "provider = Other",
         "env_auth = false",
@@ -151,12 +151,12 @@ def test_s3_config_file_layout(s3_server: MotoS3Server) -> None:
         "",
         "[out]",
         "type = alias",
-        "remote = out-store:results",
+        "remote = out_store:results",
     ]
     env = s3_server.rclone_alias_env("out", "results")
     assert env["RCLONE_CONFIG_OUT_TYPE"] == "alias"
-    assert env["RCLONE_CONFIG_OUT_REMOTE"] == "out-store:results"
-    assert env["RCLONE_CONFIG_OUT-STORE_ENDPOINT"] == s3_server.endpoint
+    assert env["RCLONE_CONFIG_OUT_REMOTE"] == "out_store:results"
+    assert env["RCLONE_CONFIG_OUT_STORE_ENDPOINT"] == s3_server.endpoint
 
 
 @pytest.mark.parametrize("mode", ["env", "alias-env", "config", "sas-env", "sas-config"])

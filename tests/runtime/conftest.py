@@ -66,5 +66,5 @@ def local_remote(tmp_path: Path) -> dict[str, str]:
     store = tmp_path / "store"
     store.mkdir()
     config = tmp_path / "rclone.conf"
-    config.write_text(f"[data-store]\ntype = local\n\n[data]\ntype = alias\nremote = {store}\n")
+    config.write_text(f"[data_store]\ntype = local\n\n[data]\ntype = alias\nremote = {store}\n")
     return {"config": str(config), "store": str(store), "rclone": rclone_binary()}

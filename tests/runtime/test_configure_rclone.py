@@ -63,34 +63,34 @@ def test_all_backends(tmp_path: Path) -> None:
     assert code == 0, err
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     sections = _sections(config)
-    assert sections["aws-store"] == {
+    assert sections["aws_store"] == {
         "type": "s3", "provider": "AWS", "env_auth": "false", "access_key_id": "AKIA" + SECRET,
         "secret_access_key": SECRET, "session_token": "tok" + SECRET, "region": "eu-west-1",
         "bucket_acl": "private", "no_check_bucket": "true",
     }  # fmt: skip
-    assert sections["aws"] == {"type": "alias", "remote": "aws-store:b1"}
-    assert sections["minio-store"]["provider"] == "Other"
-    assert sections["minio-store"]["force_path_style"] == "true"
-    assert sections["minio-store"]["endpoint"] == "http://127.0.0.1:9000"
-    assert sections["irsa-store"]["env_auth"] == "true"
-    assert "access_key_id" not in sections["irsa-store"]
-    sa_file = Path(sections["gcs-store"]["service_account_file"])
+    assert sections["aws"] == {"type": "alias", "remote": "aws_store:b1"}
+    assert sections["minio_store"]["provider"] == "Other"
+    assert sections["minio_store"]["force_path_style"] == "true"
+    assert sections["minio_store"]["endpoint"] == "http://127.0.0.1:9000"
+    assert sections["irsa_store"]["env_auth"] == "true"
+    assert "access_key_id" not in sections["irsa_store"]
+    sa_file = Path(sections["gcs_store"]["service_account_file"])
     assert sa_file == config.parent / "gcs-gcs-sa.json"
     assert sa_file.read_text() == SA_JSON
     assert stat.S_IMODE(sa_file.stat().st_mode) == 0o600
-    assert sections["gcs-store"]["type"] == "google cloud storage"
-    assert sections["gcs-store"]["project_number"] == "123"
-    assert sections["gcs-store"]["location"] == "EU"
-    assert sections["gcs-store"]["bucket_policy_only"] == "true"
-    assert sections["gwi-store"]["env_auth"] == "true"
-    assert sections["gemu-store"]["anonymous"] == "true"
-    assert sections["gemu-store"]["endpoint"] == "http://127.0.0.1:4443"
-    assert sections["azk-store"] == {"type": "azureblob", "account": "acct", "key": SECRET}
-    assert sections["azs-store"]["sas_url"] == SECRET
-    assert sections["azs-store"]["endpoint"] == "http://127.0.0.1:10000/devstoreaccount1"
-    assert sections["azw-store"]["env_auth"] == "true"
+    assert sections["gcs_store"]["type"] == "google cloud storage"
+    assert sections["gcs_store"]["project_number"] == "123"
+    assert sections["gcs_store"]["location"] == "EU"
+    assert sections["gcs_store"]["bucket_policy_only"] == "true"
+    assert sections["gwi_store"]["env_auth"] == "true"
+    assert sections["gemu_store"]["anonymous"] == "true"
+    assert sections["gemu_store"]["endpoint"] == "http://127.0.0.1:4443"
+    assert sections["azk_store"] == {"type": "azureblob", "account": "acct", "key": SECRET}
+    assert sections["azs_store"]["sas_url"] == SECRET
+    assert sections["azs_store"]["endpoint"] == "http://127.0.0.1:10000/devstoreaccount1"
+    assert sections["azw_store"]["env_auth"] == "true"
     assert sections["disk"] == {"type": "alias", "remote": "/data/root"}
-    assert sections["disk-store"] == {"type": "local"}
+    assert sections["disk_store"] == {"type": "local"}
     assert out.count("remote ") == 2 * len(conns)
 
 
@@ -155,6 +155,24 @@ def test_rclone_uses_the_local_connection(tmp_path: Path) -> None:
     assert [entry["Name"] for entry in json.loads(listing.stdout)] == ["a.json"]
 
 
+def test_a_connection_named_like_a_backend_remote_keeps_its_own_data(tmp_path: Path) -> None:
+    """``feature`` and ``feature-store`` side by side: before, the second was refused at run time (its name
+    was the first one's backend remote), after compiling fine."""
+    conns = []
+    for name in ("feature", "feature-store"):
+        (tmp_path / name / "in").mkdir(parents=True)
+        (tmp_path / name / "in" / f"{name}.json").write_text("{}")
+        conns.append({"name": name, "type": "local", "root": str(tmp_path / name), "auth": "none"})
+    code, _, err, config = _configure(tmp_path, conns, {})
+    assert code == 0, err
+    for name in ("feature", "feature-store"):
+        listing = subprocess.run(
+            [rclone_binary(), "--config", str(config), "lsjson", f"{name}:in"],
+            capture_output=True, text=True, env=clean_env(), check=True,
+        )  # fmt: skip
+        assert [entry["Name"] for entry in json.loads(listing.stdout)] == [f"{name}.json"]
+
+
 # --- the Task's step, as compiled: the connection rule of compiler/front/access.py ----------------------
 
 
@@ -209,7 +227,7 @@ def test_the_task_refuses_a_connection_its_service_does_not_allow(tmp_path: Path
     assert SECRET not in result.stdout + result.stderr
     if case.allowed:
         assert result.returncode == 0, result.stderr
-        assert set(_sections(config)) == {f"{c}{s}" for c in {data, output, "models"} for s in ("", "-store")}
+        assert set(_sections(config)) == {f"{c}{s}" for c in {data, output, "models"} for s in ("", "_store")}
     else:
         assert result.returncode == 1
         assert "may not" in result.stderr
@@ -227,11 +245,11 @@ def test_the_task_holds_only_its_services_connections_and_unused_secrets_never_b
     assert result.returncode == 0, result.stderr
     assert set(_sections(config)) == {
         "data",
-        "data-store",
+        "data_store",
         "models",
-        "models-store",
+        "models_store",
         "results",
-        "results-store",
+        "results_store",
     }
 
 
@@ -242,4 +260,4 @@ def test_without_the_runs_connections_every_listed_connection_is_configured(tmp_
     ]
     code, _, err, config = _configure(tmp_path, conns, {})
     assert code == 0, err
-    assert set(_sections(config)) == {"a", "a-store", "b", "b-store"}
+    assert set(_sections(config)) == {"a", "a_store", "b", "b_store"}

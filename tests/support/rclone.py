@@ -72,7 +72,8 @@ def remote_env_prefix(remote: str) -> str:
     """Prefix of the variables that define remote ``remote``: ``RCLONE_CONFIG_<NAME>_``.
 
     rclone upper-cases the remote name and keeps everything else: remote ``data-store`` is read from
-    ``RCLONE_CONFIG_DATA-STORE_*`` (a '-' stays a '-'; ``RCLONE_CONFIG_DATA_STORE_*`` is not seen).
+    ``RCLONE_CONFIG_DATA-STORE_*`` (a '-' stays a '-'; ``RCLONE_CONFIG_DATA_STORE_*`` is not seen), and
+    remote ``data_store`` from ``RCLONE_CONFIG_DATA_STORE_*``.
     """
     return "RCLONE_CONFIG_" + remote.upper() + "_"
 
@@ -84,7 +85,7 @@ def options_to_env(remote: str, options: Mapping[str, str]) -> dict[str, str]:
 
 
 def alias_options(target: str) -> dict[str, str]:
-    """Options of an ``alias`` remote pointing at ``target`` (e.g. ``data-store:bucket``)."""
+    """Options of an ``alias`` remote pointing at ``target`` (e.g. ``data_store:bucket``)."""
     return {"type": "alias", "remote": target}
 
 

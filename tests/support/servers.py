@@ -11,8 +11,8 @@ What each server gives rclone:
 
 - ``rclone_options()``: the backend options (``type``, ``endpoint``, credentials, ...);
 - ``rclone_env(remote)``: the same as ``RCLONE_CONFIG_<REMOTE>_*`` variables;
-- ``rclone_config(name, bucket)``: an rclone config file in the product's layout, a ``[<name>-store]``
-  backend remote plus a ``[<name>]`` alias remote (``remote = <name>-store:<bucket>``), so that locations
+- ``rclone_config(name, bucket)``: an rclone config file in the product's layout, a ``[<name>_store]``
+  backend remote plus a ``[<name>]`` alias remote (``remote = <name>_store:<bucket>``), so that locations
   are addressed as ``<name>:<path>``; ``rclone_alias_env(name, bucket)`` is the same as variables;
 - ``create_bucket(name)``, ``endpoint``, ``port`` and the credentials as attributes.
 
@@ -363,17 +363,17 @@ class ProcessServer(_Managed):
         return options_to_env(remote, self.rclone_options())
 
     def rclone_alias_env(self, name: str, bucket: str) -> dict[str, str]:
-        """The product's layout as variables: remote ``<name>-store`` plus alias ``<name>`` on its bucket."""
-        env = options_to_env(f"{name}-store", self.rclone_options())
-        env.update(options_to_env(name, alias_options(f"{name}-store:{bucket}")))
+        """The product's layout as variables: remote ``<name>_store`` plus alias ``<name>`` on its bucket."""
+        env = options_to_env(f"{name}_store", self.rclone_options())
+        env.update(options_to_env(name, alias_options(f"{name}_store:{bucket}")))
         return env
 
     def rclone_config(self, name: str, bucket: str) -> str:
-        """An rclone config file in the product's layout: ``[<name>-store]`` plus alias ``[<name>]``."""
+        """An rclone config file in the product's layout: ``[<name>_store]`` plus alias ``[<name>]``."""
         return (
-            config_section(f"{name}-store", self.rclone_options())
+            config_section(f"{name}_store", self.rclone_options())
             + "\n"
-            + config_section(name, alias_options(f"{name}-store:{bucket}"))
+            + config_section(name, alias_options(f"{name}_store:{bucket}"))
         )
 
     def create_bucket(self, name: str) -> None:
@@ -533,11 +533,11 @@ class AzuriteServer(ProcessServer):
         return options_to_env(remote, self.rclone_sas_options(container))
 
     def rclone_sas_config(self, name: str, container: str) -> str:
-        """Product layout with a SAS URL: ``[<name>-store]`` (sas_url) plus alias ``[<name>]``."""
+        """Product layout with a SAS URL: ``[<name>_store]`` (sas_url) plus alias ``[<name>]``."""
         return (
-            config_section(f"{name}-store", self.rclone_sas_options(container))
+            config_section(f"{name}_store", self.rclone_sas_options(container))
             + "\n"
-            + config_section(name, alias_options(f"{name}-store:{container}"))
+            + config_section(name, alias_options(f"{name}_store:{container}"))
         )
 
 
