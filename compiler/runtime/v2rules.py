@@ -201,9 +201,8 @@ def _data(
         count, shown = math.prod(shape), base.show(shape)  # shown: 40 characters at most
         unnatural = len(dims) > 1 and dims != shape
         if unnatural and not (profile.unnatural_nesting and count == len(leaves)):
-            found.error(
-                ptr, "R14", f"nesting {dims} is neither flat nor the natural form of shape {shown} (A7)"
-            )
+            layout = f"nesting {base.show(dims)} is neither flat nor the natural form of shape {shown}"
+            found.error(ptr, "R14", layout + " (A7)")
         if count != len(leaves):
             found.error(ptr, "R15", f"{len(leaves)} elements, shape {shown} holds {base.number(count)}")
     if dtype is None:

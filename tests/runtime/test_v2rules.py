@@ -293,6 +293,18 @@ def test_pointer_in_a_big_flat_tensor_and_escaped_keys() -> None:
     assert [e["pointer"] for e in found.errors] == ["/parameters/a~1b~0c", "/inputs/0/data/77777"]
 
 
+def test_a_deep_unnatural_nesting_is_shown_short() -> None:
+    """Found by the fuzz test: 179 levels of [...] around a shape [] printed every level (602 characters)."""
+    data: Any = [0]
+    for _ in range(179):
+        data = [data]
+    found, _ = check(json.dumps(req(t("INT8", [], data))).encode(), "request", Profile(max_depth=10_000))
+    (error,) = [e for e in found.errors if e["rule"] == "R14"]
+    assert error["message"].startswith("nesting [1, 1, 1,")
+    assert "..." in error["message"]
+    assert len(error["message"]) < 120
+
+
 def test_errors_are_capped_with_a_count() -> None:
     found, _ = check(json.dumps(req(t("UINT8", [100], [-1] * 100))).encode(), "request", Profile())
     assert len(found.errors) == 20
