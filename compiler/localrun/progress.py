@@ -133,18 +133,26 @@ def format_duration(seconds: float | None) -> str:
 def format_counts(results: dict[str, str]) -> str:
     """Numbers from a step's results: JSON objects as ``key=value``; short plain values as ``name=value``."""
     parts: list[str] = []
-    for name, text in sorted(results.items()):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text.strip()
+    values = {name: _parsed(text) for name, text in sorted(results.items())}
+    # sync-output reports both summaries: each group is named, or the two read as one.
+    several = sum(isinstance(v, dict) for v in values.values()) > 1
+    for name, value in values.items():
         if isinstance(value, dict):
+            if several:
+                parts.append(f"{name.removesuffix('-summary')}:")
             parts += [
                 f"{k}={v}" for k, v in value.items() if isinstance(v, int | float | str) and len(str(v)) <= 24
             ]
         elif isinstance(value, int | float) or (isinstance(value, str) and value and len(value) <= 24):
             parts.append(f"{name}={value}")
     return " ".join(parts)
+
+
+def _parsed(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text.strip()
 
 
 def step_table(records: Sequence[StepRecord]) -> Table:

@@ -72,6 +72,8 @@ def test_counts_from_results() -> None:
     assert format_counts({"s": '{"files": 3, "nested": {"x": 1}, "note": "ok"}'}) == "files=3 note=ok"
     assert format_counts({"big": "x" * 100}) == ""
     assert format_counts({}) == ""
+    both = {"input-summary": '{"checked": 3, "rejected": 1}', "output-summary": '{"checked": 2}'}
+    assert format_counts(both) == "input: checked=3 rejected=1 output: checked=2"
 
 
 def test_durations() -> None:
