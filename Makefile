@@ -11,3 +11,5 @@ bench: setup
 	.venv/bin/python bench/bench_compile.py
 	.venv/bin/python bench/bench_validate.py
 	.venv/bin/python bench/bench_run.py
+	.venv/bin/python bench/bench_memory.py
+	.venv/bin/python bench/bench_shard.py
