@@ -304,15 +304,15 @@ class ClusterRole:
 
 
 @dataclass(frozen=True)
-class PipelineTask:
+class ShardedRunTask:
     """One task of a sharded run: an inline task (``steps``) or the service's run (``definition``),
-    fanned out over ``matrix`` = (param, array value) when set."""
+    run once per item of ``fan_out`` = (param, array value) when set, the item as that param."""
 
     name: str
     params: tuple[tuple[str, Value], ...]
     run_after: tuple[str, ...] = ()
     definition: str | None = None
-    matrix: tuple[str, Value] | None = None
+    fan_out: tuple[str, Value] | None = None
     retries: int = 0
     declared: tuple[Param, ...] = ()
     results: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
@@ -328,7 +328,7 @@ class ShardedRunPlan:
     service: str
     description: str
     params: tuple[Param, ...]
-    tasks: tuple[PipelineTask, ...]
+    tasks: tuple[ShardedRunTask, ...]
     source: Source
 
 

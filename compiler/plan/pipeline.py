@@ -25,9 +25,9 @@ from compiler.plan.model import (
     Mount,
     Param,
     ParamRef,
-    PipelineTask,
     ResultsDirRef,
     ShardedRunPlan,
+    ShardedRunTask,
     ShardedRunUidRef,
     Step,
     TaskResultRef,
@@ -169,7 +169,7 @@ def sharded_run(
     )
     request_id = TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_REQUEST_ID)
     passed = {p: ParamRef(p) for p in n.RUN_PARAMS}
-    plan_task = PipelineTask(
+    plan_task = ShardedRunTask(
         name=n.PIPELINE_TASK_PLAN,
         params=(
             *((p, passed[p]) for p in n.RUN_PARAMS),
@@ -182,16 +182,16 @@ def sharded_run(
         volumes=volumes,
         steps=inline.all(plan_step),
     )
-    shard_task = PipelineTask(
+    shard_task = ShardedRunTask(
         name=n.PIPELINE_TASK_SHARD,
         params=((n.PARAM_REQUEST_ID, request_id), *((p, passed[p]) for p in n.RUN_PARAMS[1:])),
         run_after=(n.PIPELINE_TASK_PLAN,),
         definition=n.task_name(service.name),
-        matrix=(n.PARAM_SHARD_INDEX, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_IDS, whole=True)),
+        fan_out=(n.PARAM_SHARD_INDEX, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_IDS, whole=True)),
         retries=SHARD_RETRIES,
     )
     merge_params = (*n.RUN_PARAMS, n.PARAM_SHARD_COUNT, n.PARAM_RUN_UID)
-    merge_task = PipelineTask(
+    merge_task = ShardedRunTask(
         name=n.PIPELINE_TASK_MERGE,
         params=(
             (n.PARAM_REQUEST_ID, request_id),

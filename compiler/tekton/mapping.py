@@ -16,9 +16,10 @@ from compiler.plan.model import Meta, ReceiverNeed, RunKind
 RESULTS_DIR = "/tekton/results"
 
 # A single run is a TaskRun of the service's Task; a sharded run a PipelineRun of its Pipeline, whose
-# shard task fans the Task out by matrix. Each shard is a TaskRun of its own, so the plan's per-shard
-# retries are the pipeline task's ``retries`` (tektoncd/pipeline docs/pipelines.md "Using the retries
-# field"), and its shard cap must fit the matrix limit (rules_pipeline.MAX_MATRIX_COMBINATIONS).
+# shard task fans the Task out by matrix (the plan's ``fan_out``). Each shard is a TaskRun of its own, so
+# the plan's per-shard retries are the pipeline task's ``retries`` (tektoncd/pipeline docs/pipelines.md
+# "Using the retries field"), and its shard cap must fit the matrix limit
+# (rules_pipeline.MAX_MATRIX_COMBINATIONS).
 RUN_KINDS: dict[RunKind, str] = {"single": "TaskRun", "sharded": "PipelineRun"}
 
 # Every run carries the managed-by label Tekton's webhook would default on admission, so the stored
