@@ -74,7 +74,7 @@ def trigger_run_prefix(service: str) -> str:
     return f"{service}-"
 
 
-def taskrun_name(job: str, digest: str) -> str:
+def job_run_name(job: str, digest: str) -> str:
     """The committed run of ``job``: a new name whenever the job's effective content changes."""
     return _with_suffix(job, digest, TASKRUN_MAX)
 

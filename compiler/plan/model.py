@@ -1,8 +1,10 @@
 """The backend-neutral plan: what every generated object contains, before any YAML exists.
 
 Frozen dataclasses only. References to run-time values (a run's params, its uid, a result file,
-a trigger's params) are typed objects; a backend's templates turn them into its own syntax
-(Tekton: ``$(params.x)``), so the plan never holds a backend's interpolation strings.
+a trigger's params) are typed objects; a backend's templates turn them into its own syntax, so the
+plan never holds a backend's interpolation strings. Each variant (a single or a sharded run, what the
+webhook's receiver may do) is decided once by the planner and carried here as data; the backend maps
+it to its own kinds, API groups and folders.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class ParamRef:
 
 @dataclass(frozen=True)
 class RunUidRef:
-    """The unique id the engine gives each run (Tekton: the TaskRun's uid)."""
+    """The unique id the engine gives each run."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,13 @@ class TriggerParamRef:
 
 
 @dataclass(frozen=True)
-class PipelineRunUidRef:
-    """The unique id of a whole sharded run (Tekton: the PipelineRun's uid)."""
+class ShardedRunUidRef:
+    """The unique id the engine gives a whole sharded run (plan, shards and merge together)."""
+
+
+@dataclass(frozen=True)
+class ResultsDirRef:
+    """The folder where the engine collects the results a step writes, one file per result."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,15 @@ class Join:
 
 
 Value = (
-    str | ParamRef | RunUidRef | ResultPathRef | TriggerParamRef | Join | PipelineRunUidRef | TaskResultRef
+    str
+    | ParamRef
+    | RunUidRef
+    | ResultPathRef
+    | ResultsDirRef
+    | TriggerParamRef
+    | Join
+    | ShardedRunUidRef
+    | TaskResultRef
 )
 
 
@@ -121,6 +136,19 @@ class Result:
 
 
 StepRole = Literal["helper", "user"]
+# single: one run of a RunPlan; sharded: one run of a ShardedRunPlan.
+RunKind = Literal["single", "sharded"]
+# What the webhook's receiver must be allowed, in the plan's terms: read its own trigger objects and
+# config, create runs (single, sharded), report events; cluster-wide, read the shared trigger objects.
+# The backend grants each with its own RBAC rules, in this order.
+ReceiverNeed = Literal[
+    "read-triggers",
+    "read-config",
+    "create-runs",
+    "create-sharded-runs",
+    "report-events",
+    "read-cluster-triggers",
+]
 
 
 @dataclass(frozen=True)
@@ -152,7 +180,7 @@ class Meta:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The reusable definition of one InferenceService's run (Tekton: a Task)."""
+    """The reusable definition of one InferenceService's single run."""
 
     meta: Meta
     service: str
@@ -183,7 +211,8 @@ class RunSpec:
     timeout: str
     node_selector: tuple[tuple[str, str], ...] = ()
     tolerations: tuple[Toleration, ...] = ()
-    user_resources: Resources | None = None  # an override of the user step's resources
+    # An override of the user step's resources, merged into them key by key (plan/steps.py dropped_resources).
+    user_resources: Resources | None = None
 
 
 @dataclass(frozen=True)
@@ -228,15 +257,8 @@ class WebhookTrigger:
     run_meta: Meta  # the created run's metadata; ``name`` is a generateName prefix
     run: RunSpec
     source: Source
-    run_kind: Literal["TaskRun", "PipelineRun"] = "TaskRun"  # PipelineRun: a sharded service
+    run_kind: RunKind = "single"  # sharded: the service's ShardedRunPlan
     extra_bindings: tuple[tuple[str, str], ...] = ()  # (param, overlay key) bound by this trigger alone
-
-
-@dataclass(frozen=True)
-class PolicyRule:
-    api_groups: tuple[str, ...]
-    resources: tuple[str, ...]
-    verbs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -250,7 +272,7 @@ class RoleBinding:
 
 @dataclass(frozen=True)
 class Webhooks:
-    """The per-namespace webhook receiver: EventListener, shared binding and least-privilege RBAC."""
+    """The per-namespace webhook receiver: its listener, shared binding and least-privilege needs."""
 
     namespace: str
     listener: Meta
@@ -259,7 +281,7 @@ class Webhooks:
     binding_params: tuple[tuple[str, str], ...]
     label_selector: tuple[tuple[str, str], ...]
     role: Meta
-    rules: tuple[PolicyRule, ...]
+    needs: tuple[ReceiverNeed, ...]
     role_binding: RoleBinding
     cluster_role_binding: RoleBinding
     source: Source
@@ -267,7 +289,7 @@ class Webhooks:
 
 @dataclass(frozen=True)
 class RunnerAccount:
-    """The ServiceAccount every run of a namespace names: Tekton reads it to build the pod."""
+    """The ServiceAccount every run of a namespace names: the engine reads it to build the pod."""
 
     meta: Meta
     image_pull_secrets: tuple[str, ...]
@@ -277,20 +299,20 @@ class RunnerAccount:
 @dataclass(frozen=True)
 class ClusterRole:
     meta: Meta
-    rules: tuple[PolicyRule, ...]
+    needs: tuple[ReceiverNeed, ...]
     source: Source
 
 
 @dataclass(frozen=True)
-class PipelineTask:
+class ShardedRunTask:
     """One task of a sharded run: an inline task (``steps``) or the service's run (``definition``),
-    fanned out over ``matrix`` = (param, array value) when set."""
+    run once per item of ``fan_out`` = (param, array value) when set, the item as that param."""
 
     name: str
     params: tuple[tuple[str, Value], ...]
     run_after: tuple[str, ...] = ()
     definition: str | None = None
-    matrix: tuple[str, Value] | None = None
+    fan_out: tuple[str, Value] | None = None
     retries: int = 0
     declared: tuple[Param, ...] = ()
     results: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
@@ -300,19 +322,19 @@ class PipelineTask:
 
 @dataclass(frozen=True)
 class ShardedRunPlan:
-    """A service's sharded run (Tekton: a Pipeline): plan the shards, run them, merge them."""
+    """A service's sharded run: plan the shards, run them, merge them."""
 
     meta: Meta
     service: str
     description: str
     params: tuple[Param, ...]
-    tasks: tuple[PipelineTask, ...]
+    tasks: tuple[ShardedRunTask, ...]
     source: Source
 
 
 @dataclass(frozen=True)
 class ShardedJobRun:
-    """A committed InferenceJob with more than one shard (Tekton: a PipelineRun)."""
+    """A committed InferenceJob with more than one shard: a run of its service's ShardedRunPlan."""
 
     meta: Meta
     job: str

@@ -1,12 +1,12 @@
-"""Sharded runs: a service's Pipeline (plan -> N shards of its Task by matrix -> merge) and its runs.
+"""Sharded runs: a service's ShardedRunPlan (plan -> N shards of its RunPlan -> merge) and its runs.
 
 A service gets a sharded run when its own ``parallelism`` is above 1 or a committed job asks for more
 than one shard. The shard count reaches the run as a param (``shard-count``), never as structure:
 ``shard.py plan`` lists the input once, writes each shard's file list and returns the shard ids as an
-array result, and the matrix fans the service's Task out over that result. So the compiled Pipeline
-and its runs are the same size whatever N is. ``BatchSettings.maxParallelShards`` caps N in the plan
-task, so at most that many shard pods run at once. Every task uses the request id the plan task
-resolved (the given one, else the PipelineRun's uid).
+array result, and the shard task fans the service's RunPlan out over that result. So the compiled
+sharded run and its runs are the same size whatever N is. ``BatchSettings.maxParallelShards`` caps N in
+the plan task, so at most that many shard pods run at once. Every task uses the request id the plan task
+resolved (the given one, else the sharded run's uid).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from compiler.plan.model import (
     Mount,
     Param,
     ParamRef,
-    PipelineRunUidRef,
-    PipelineTask,
-    PolicyRule,
+    ResultsDirRef,
     ShardedRunPlan,
+    ShardedRunTask,
+    ShardedRunUidRef,
     Step,
     TaskResultRef,
     Value,
@@ -37,9 +37,10 @@ from compiler.plan.model import (
 from compiler.plan.steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
 from compiler.plan.triggers import cel_string, present
 
-SHARD_RETRIES = 2  # each shard's TaskRun is retried on its own
-RESULTS_DIR = "/tekton/results"  # where Tekton collects a step's results
-MAX_SHARDS = 256  # Tekton's default-max-matrix-combinations-count
+SHARD_RETRIES = 2  # each shard is retried on its own, not the whole sharded run
+# The product's cap on shards, the same as the runtime's (compiler/runtime/_partition.py); a backend
+# checks that it can fan a run out that wide (tests/unit/test_plan_pipeline.py).
+MAX_SHARDS = 256
 
 FETCH_RCLONE_SCRIPT = """\
 set -eu
@@ -60,7 +61,7 @@ RESULTS = (
 
 
 def sharded_services(project: Project) -> frozenset[str]:
-    """Services that get a Pipeline: their own parallelism, or one of their jobs', is above 1."""
+    """Services that get a sharded run: their own parallelism, or one of their jobs', is above 1."""
     names = {s.name for s in project.services if s.spec.parallelism > 1}
     names.update(j.service for j in project.jobs if j.effective.parallelism > 1)
     return frozenset(names)
@@ -85,7 +86,7 @@ def _declare(*names: str) -> tuple[Param, ...]:
 
 
 class _InlineSteps:
-    """The steps of the plan and merge tasks: rclone configured as in the service's Task."""
+    """The steps of the plan and merge tasks: rclone configured as in the service's RunPlan."""
 
     def __init__(self, settings: BatchSettingsSpec, connections: Connections, service: Service) -> None:
         self.settings = settings
@@ -128,7 +129,7 @@ def sharded_run(
     meta: Meta,
     runtime_configmap: str,
 ) -> ShardedRunPlan:
-    """The Pipeline of ``service``: ``task_params`` are its Task's run params (with their defaults)."""
+    """The sharded run of ``service``: ``task_params`` are its RunPlan's params (with their defaults)."""
     inline = _InlineSteps(settings, connections, service)
     volumes = inline.volumes(runtime_configmap)
     data = _location(n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH)
@@ -143,7 +144,7 @@ def sharded_run(
             "--replace-output", ParamRef(n.PARAM_REPLACE_OUTPUT),
             "--shards", ParamRef(n.PARAM_SHARD_COUNT),
             "--cap", str(settings.maxParallelShards),
-            "--results-dir", RESULTS_DIR,
+            "--results-dir", ResultsDirRef(),
         ),
     )  # fmt: skip
     plan_step = replace(plan_step, env=(*plan_step.env, EnvVar("ODAHU_RUN_UID", ParamRef(n.PARAM_RUN_UID))))
@@ -162,17 +163,17 @@ def sharded_run(
             *merge_policy,
         ),
     )  # fmt: skip
-    # plan and merge name the same claim on the run's folder: the PipelineRun's uid.
+    # plan and merge name the same claim on the run's folder: the sharded run's uid.
     merge_step = replace(
         merge_step, env=(*merge_step.env, EnvVar("ODAHU_RUN_UID", ParamRef(n.PARAM_RUN_UID)))
     )
     request_id = TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_REQUEST_ID)
     passed = {p: ParamRef(p) for p in n.RUN_PARAMS}
-    plan_task = PipelineTask(
+    plan_task = ShardedRunTask(
         name=n.PIPELINE_TASK_PLAN,
         params=(
             *((p, passed[p]) for p in n.RUN_PARAMS),
-            (n.PARAM_RUN_UID, PipelineRunUidRef()),
+            (n.PARAM_RUN_UID, ShardedRunUidRef()),
             (n.PARAM_SHARD_COUNT, ParamRef(n.PARAM_SHARD_COUNT)),
             (n.PARAM_REPLACE_OUTPUT, ParamRef(n.PARAM_REPLACE_OUTPUT)),
         ),
@@ -181,16 +182,16 @@ def sharded_run(
         volumes=volumes,
         steps=inline.all(plan_step),
     )
-    shard_task = PipelineTask(
+    shard_task = ShardedRunTask(
         name=n.PIPELINE_TASK_SHARD,
         params=((n.PARAM_REQUEST_ID, request_id), *((p, passed[p]) for p in n.RUN_PARAMS[1:])),
         run_after=(n.PIPELINE_TASK_PLAN,),
         definition=n.task_name(service.name),
-        matrix=(n.PARAM_SHARD_INDEX, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_IDS, whole=True)),
+        fan_out=(n.PARAM_SHARD_INDEX, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_IDS, whole=True)),
         retries=SHARD_RETRIES,
     )
     merge_params = (*n.RUN_PARAMS, n.PARAM_SHARD_COUNT, n.PARAM_RUN_UID)
-    merge_task = PipelineTask(
+    merge_task = ShardedRunTask(
         name=n.PIPELINE_TASK_MERGE,
         params=(
             (n.PARAM_REQUEST_ID, request_id),
@@ -199,7 +200,7 @@ def sharded_run(
             (n.PARAM_OUTPUT_CONNECTION, passed[n.PARAM_OUTPUT_CONNECTION]),
             (n.PARAM_OUTPUT_PATH, passed[n.PARAM_OUTPUT_PATH]),
             (n.PARAM_SHARD_COUNT, TaskResultRef(n.PIPELINE_TASK_PLAN, n.RESULT_SHARD_COUNT)),
-            (n.PARAM_RUN_UID, PipelineRunUidRef()),
+            (n.PARAM_RUN_UID, ShardedRunUidRef()),
         ),
         run_after=(n.PIPELINE_TASK_SHARD,),
         declared=_declare(*merge_params),
@@ -240,7 +241,7 @@ def parallelism_filter() -> str:
 
 
 def single_parallelism_filter() -> str:
-    """A service without a Pipeline runs one TaskRun: a body may say ``parallelism: 1``, and nothing more."""
+    """A service without a sharded run runs once: a body may say ``parallelism: 1``, and nothing more."""
     p = PARALLELISM
     return f"!{present(p)} || (type({p}) == double && {p} == 1.0) || (type({p}) == int && {p} == 1)"
 
@@ -261,13 +262,3 @@ def sharded_interceptors(chain: tuple[Interceptor, ...], default: int) -> tuple[
         overlays=(*cel.overlays, (n.shard_count_overlay_key(), overlay)),
     )
     return (*head, cel)
-
-
-def with_pipelineruns(rules: tuple[PolicyRule, ...]) -> tuple[PolicyRule, ...]:
-    """The listener's rules, allowed to create PipelineRuns where it creates TaskRuns."""
-    return tuple(
-        replace(rule, resources=tuple(sorted({*rule.resources, "pipelineruns"})))
-        if "taskruns" in rule.resources
-        else rule
-        for rule in rules
-    )

@@ -1,8 +1,8 @@
 """Project -> Plan: every object the backend writes, its names, values and order, decided here.
 
-The plan is backend-neutral (see ``plan/model.py``): Tekton is one set of templates over it, and an
-Argo Workflows backend is meant to be a second. Everything is sorted and every name comes from
-``naming``, so the same project always yields the same plan.
+The plan is backend-neutral (see ``plan/model.py``): each backend is one set of templates over it.
+Which services run sharded, and whose webhook creates sharded runs, is decided once here. Everything
+is sorted and every name comes from ``naming``, so the same project always yields the same plan.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from compiler.plan.model import (
     WebhookTrigger,
 )
 from compiler.plan.steps import helper_resources, model_location, service_steps, user_resources
-from compiler.plan.triggers import LISTENER_CLUSTER_RULES, LISTENER_RULES, binding_params, interceptors
+from compiler.plan.triggers import LISTENER_CLUSTER_NEEDS, binding_params, interceptors, listener_needs
 from compiler.runtime_bundle import RuntimeBundle
 from compiler.units import canonical_duration
 
@@ -54,13 +54,13 @@ COMMITTED_RUN = (
     (n.ANNOTATION_SYNC_OPTIONS, f"Prune=false,{SKIP_DRY_RUN}"),
     (n.ANNOTATION_SYNC_WAVE, "1"),
 )
-# Runs a webhook creates are not in Git: should Argo CD ever see them, it leaves them alone.
+# Runs a webhook creates are not in Git: should the GitOps controller ever see them, it leaves them alone.
 CREATED_RUN = ((n.ANNOTATION_COMPARE_OPTIONS, "IgnoreExtraneous"), (n.ANNOTATION_SYNC_OPTIONS, "Prune=false"))
 
-# The runtime ConfigMap of a previous release is never pruned: running PipelineRuns and TaskRun
-# retries still mount it by name (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskref.go,
-# pipelinerun/resources/pipelineref.go resolve the definition again on every reconcile). It is
-# immutable and content-hashed, so keeping it is safe; IgnoreExtraneous keeps the app in sync.
+# The runtime ConfigMap of a previous release is never pruned: running runs and their retries still
+# mount it by name, as the engine resolves a run's definition again on every reconcile (the
+# backend cites where). It is immutable and content-hashed, so keeping it is safe;
+# IgnoreExtraneous keeps the app in sync.
 RUNTIME_CONFIGMAP = (
     (n.ANNOTATION_COMPARE_OPTIONS, "IgnoreExtraneous"),
     (n.ANNOTATION_SYNC_OPTIONS, "Prune=false,ServerSideApply=true"),
@@ -114,6 +114,8 @@ class _Planner:
             for t in self.settings.tolerations
         )
         self.sharded = sharding.sharded_services(project)
+        # A webhook may only ask for shards of a service sharded by its own parallelism.
+        self.sharded_webhooks = frozenset(s.name for s in project.services if s.spec.parallelism > 1)
         self.runs = {s.name: self.run_plan(s) for s in project.services}
 
     def defaults(self, service: Service) -> dict[str, tuple[str, str] | None]:
@@ -223,17 +225,13 @@ class _Planner:
             if job.spec.resources is not None
             else None,
         )
-        name = n.taskrun_name(job.name, self.fingerprint(job, run))
+        name = n.job_run_name(job.name, self.fingerprint(job, run))
         # An unset request id is the run's own name: deterministic, and unique per content.
         replacing = ((n.PARAM_REPLACE_OUTPUT, "true"),) if job.spec.replaceOutput else ()
         run = replace(
             run, params=((n.PARAM_REQUEST_ID, effective.requestId or name), *run.params, *replacing)
         )
-        labels = _labels(
-            (n.LABEL_MANAGED_BY, n.TEKTON_MANAGED_BY),
-            (n.LABEL_SERVICE, service.name),
-            (n.LABEL_JOB, job.name),
-        )
+        labels = _labels((n.LABEL_SERVICE, service.name), (n.LABEL_JOB, job.name))
         return JobRun(
             Meta(name, job.namespace, labels, COMMITTED_RUN), job.name, service.name, run, job.source
         )
@@ -250,7 +248,7 @@ class _Planner:
         )
 
     def sharded_job_run(self, job: Job) -> ShardedJobRun:
-        """A job of N > 1 shards: a PipelineRun of its service's Pipeline, named as a TaskRun would be."""
+        """A job of N > 1 shards: a run of its service's sharded run, named as its single run would be."""
         single = self.job_run(job)
         effective = job.effective
         run = replace(
@@ -289,7 +287,7 @@ class _Planner:
             run_meta=Meta(
                 n.trigger_run_prefix(service.name),
                 None,
-                _labels((n.LABEL_MANAGED_BY, n.TEKTON_MANAGED_BY), (n.LABEL_SERVICE, service.name)),
+                _labels((n.LABEL_SERVICE, service.name)),
                 CREATED_RUN,
             ),
             run=RunSpec(
@@ -304,12 +302,12 @@ class _Planner:
         )
 
     def single_webhook_trigger(self, service: Service) -> WebhookTrigger:
-        """A service of parallelism 1: its webhook creates a TaskRun, and refuses a body asking for shards."""
+        """A service of parallelism 1: its webhook creates a single run, refusing a body asking for shards."""
         trigger = self.webhook_trigger(service)
         return replace(trigger, interceptors=sharding.unsharded_interceptors(trigger.interceptors))
 
     def sharded_webhook_trigger(self, service: Service) -> WebhookTrigger:
-        """A service of parallelism > 1: its webhook creates a PipelineRun; ``spec.parallelism`` may
+        """A service of parallelism > 1: its webhook creates a sharded run; ``spec.parallelism`` may
         override the shard count."""
         trigger = self.webhook_trigger(service)
         default = str(service.spec.parallelism)
@@ -322,11 +320,12 @@ class _Planner:
                 definition=n.pipeline_name(service.name),
                 params=(*trigger.run.params, (n.PARAM_SHARD_COUNT, TriggerParamRef(n.PARAM_SHARD_COUNT))),
             ),
-            run_kind="PipelineRun",
+            run_kind="sharded",
             extra_bindings=((n.PARAM_SHARD_COUNT, n.shard_count_overlay_key()),),
         )
 
     def webhooks(self, namespace: str, source: Source) -> Webhooks:
+        ns = namespace
         sa = self.settings.triggerServiceAccount
         labels = _labels()
         return Webhooks(
@@ -337,9 +336,9 @@ class _Planner:
             binding_params=binding_params(),
             label_selector=((n.LABEL_WEBHOOK, "true"),),
             role=Meta(n.TRIGGER_ROLE, namespace, labels),
-            rules=sharding.with_pipelineruns(LISTENER_RULES)
-            if any(s.spec.parallelism > 1 for s in self.project.services if s.namespace == namespace)
-            else LISTENER_RULES,
+            needs=listener_needs(
+                any(s.name in self.sharded_webhooks for s in self.project.services if s.namespace == ns)
+            ),
             role_binding=RoleBinding(
                 Meta(n.TRIGGER_ROLE, namespace, labels), "Role", n.TRIGGER_ROLE, sa, namespace
             ),
@@ -379,8 +378,8 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
         for ns, first in _first_by_namespace(project.services).items()
     )
     settings = project.settings
-    # Every run names this account; without it Tekton fails the run at pod creation, for good
-    # (tektoncd/pipeline pkg/pod/creds_init.go reads it; taskrun.go handlePodCreationError).
+    # Every run names this account; without it the engine fails the run at pod creation, for good
+    # (the backend cites where).
     accounts = tuple(
         RunnerAccount(
             Meta(
@@ -396,7 +395,7 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
     )
     with_webhook = tuple(s for s in project.services if s.spec.triggers.webhook.enabled)
     cluster_roles = tuple(
-        ClusterRole(Meta(n.EVENTLISTENER_CLUSTERROLE, None, _labels()), LISTENER_CLUSTER_RULES, s.source)
+        ClusterRole(Meta(n.EVENTLISTENER_CLUSTERROLE, None, _labels()), LISTENER_CLUSTER_NEEDS, s.source)
         for s in with_webhook[:1]
     )
     return Plan(
@@ -405,7 +404,7 @@ def plan(project: Project, bundle: RuntimeBundle) -> Plan:
         jobs=tuple(planner.job_run(j) for j in project.jobs if j.effective.parallelism == 1),
         triggers=tuple(
             planner.sharded_webhook_trigger(s)
-            if s.spec.parallelism > 1
+            if s.name in planner.sharded_webhooks
             else planner.single_webhook_trigger(s)
             for s in with_webhook
         ),

@@ -1,8 +1,8 @@
 """Kubernetes resource quantities in the canonical form the API machinery writes back.
 
-Tekton's webhook decodes steps into Go structs and re-encodes them, so ``0.5`` is stored as
-``500m`` and ``1024Mi`` as ``1Gi``. Writing the canonical form keeps Argo CD from reporting drift
-and keeps run names (content hashes) stable when a spec spells a quantity differently.
+An engine's admission webhook decodes steps into Go structs and re-encodes them, so ``0.5`` is stored
+as ``500m`` and ``1024Mi`` as ``1Gi``. Writing the canonical form keeps the GitOps controller from
+reporting drift and keeps run names (content hashes) stable when a spec spells a quantity differently.
 This mirrors ``resource.Quantity.CanonicalizeBytes`` of k8s.io/apimachinery.
 """
 

@@ -146,10 +146,9 @@ def user_resources(resources: ResourceRequirements | None, gpu_name: str) -> Res
 def dropped_resources(service: Resources, job: Resources) -> tuple[str, ...]:
     """What a job leaves out of the service's predictor resources, as ``limits.<name>`` paths.
 
-    A TaskRun's ``stepSpecs`` are merged into the step key by key, not substituted
-    (tektoncd/pipeline pkg/apis/pipeline/v1/merge.go MergeStepsWithOverrides, a strategic merge
-    of the step's computeResources with the override): whatever the job omits, the service's
-    value stays.
+    The plan's contract for a run's resources (``RunSpec.user_resources``): they are merged into the
+    user step's key by key, not substituted, so whatever the job omits, the service's value stays
+    (each backend says how it honours that).
     """
     kept = {f"requests.{k}" for k, _ in service.requests} | {f"limits.{k}" for k, _ in service.limits}
     given = {f"requests.{k}" for k, _ in job.requests} | {f"limits.{k}" for k, _ in job.limits}
@@ -296,8 +295,8 @@ class _Steps:
             args += ("--odahu-responses", *self.model_args())
         return tuple(args)
 
-    # The validators only record their verdict (--record-verdict): a step that exits non-zero makes Tekton
-    # skip every later step (tektoncd/pipeline v1.15.0 cmd/entrypoint/waiter.go returns
+    # The validators only record their verdict (--record-verdict): a step that exits non-zero makes the
+    # engine skip every later step (tektoncd/pipeline v1.15.0 cmd/entrypoint/waiter.go returns
     # ErrSkipPreviousStepFailed once an earlier step's .err post file exists), and the rejected files and
     # reports would die with the pod before sync-output uploads them. sync-output applies the verdict last.
     # The input is checked in place (--valid is the folder checked): valid files cost no directory operation,

@@ -1,6 +1,6 @@
-"""The webhook: ODAHU's ``POST /api/v1/batch/job`` body, accepted by a Tekton EventListener.
+"""The webhook: ODAHU's ``POST /api/v1/batch/job`` body, accepted by the namespace's receiver.
 
-Per namespace one EventListener picks up every service's Trigger by label, so adding a service
+Per namespace one listener picks up every service's Trigger by label, so adding a service
 never changes the listener. Each Trigger first authenticates the call (``auth``: an HMAC of the
 body through Triggers' github interceptor, or a shared token compared by Triggers' CEL
 ``compareSecret``; only an explicit ``auth: none`` skips it), then a CEL filter accepts only bodies
@@ -18,7 +18,7 @@ from compiler.front import odahu
 from compiler.front.access import Access
 from compiler.front.project import Service
 from compiler.front.spec import InferenceJobSpec
-from compiler.plan.model import Interceptor, PolicyRule
+from compiler.plan.model import Interceptor, ReceiverNeed
 
 # What a body may carry: a conservative character set, no "..", at most 256 characters.
 VALUE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
@@ -27,28 +27,21 @@ PARENT_PATTERN = "(^|/)[.][.](/|$)"
 VALUE_MAX = n.REQUEST_ID_MAX
 OVERRIDES = ("dataSource", "outputDestination")
 FORBIDDEN = ("resources", "nodeSelector", "replaceOutput")
-# The header Tekton Triggers' own compareSecret examples read (pkg/interceptors/cel/triggers.go).
+# The header Triggers' own compareSecret examples read (tektoncd/triggers pkg/interceptors/cel/triggers.go).
 TOKEN_HEADER = "X-Secret-Token"
 
-# Tekton Triggers' documented EventListener permissions, cut to what this listener uses:
-# read its own trigger objects and config, create TaskRuns, report events.
-LISTENER_RULES = (
-    PolicyRule(
-        ("triggers.tekton.dev",),
-        ("eventlisteners", "interceptors", "triggerbindings", "triggers", "triggertemplates"),
-        ("get", "list", "watch"),
-    ),
-    PolicyRule(("",), ("configmaps",), ("get", "list", "watch")),
-    PolicyRule(("tekton.dev",), ("taskruns",), ("create",)),
-    PolicyRule(("",), ("events",), ("create", "patch")),
-)
-# Cluster-wide, the listener only reads cluster interceptors and bindings. Tekton's own
-# tekton-triggers-eventlistener-clusterroles also grants reading every Secret of the cluster.
-LISTENER_CLUSTER_RULES = (
-    PolicyRule(
-        ("triggers.tekton.dev",), ("clusterinterceptors", "clustertriggerbindings"), ("get", "list", "watch")
-    ),
-)
+# The listener reads its own trigger objects and config, creates runs and reports events; it reads no
+# Secret (see auth_interceptors). Cluster-wide it only reads the shared trigger objects.
+LISTENER_NEEDS: tuple[ReceiverNeed, ...] = ("read-triggers", "read-config", "create-runs", "report-events")
+LISTENER_CLUSTER_NEEDS: tuple[ReceiverNeed, ...] = ("read-cluster-triggers",)
+
+
+def listener_needs(sharded: bool) -> tuple[ReceiverNeed, ...]:
+    """The listener's needs in a namespace; ``sharded``: one of its services runs sharded."""
+    if not sharded:
+        return LISTENER_NEEDS
+    at = LISTENER_NEEDS.index("create-runs") + 1
+    return (*LISTENER_NEEDS[:at], "create-sharded-runs", *LISTENER_NEEDS[at:])
 
 
 @lru_cache(maxsize=4096)
@@ -198,8 +191,8 @@ def token_filter(secret: tuple[str, str]) -> str:
 def auth_interceptors(auth: str, secret: tuple[str, str]) -> tuple[Interceptor, ...]:
     """The interceptors that authenticate a call, before anything reads its body.
 
-    Both read the Secret in the core interceptors' pod, under their own ServiceAccount (tektoncd/triggers
-    config/200-clusterrole.yaml, tekton-triggers-core-interceptors), so the listener's needs no Secret."""
+    Both read the Secret in the core interceptors' pod, under their own ServiceAccount
+    (tektoncd/triggers config/200-clusterrole.yaml), so the listener needs no Secret."""
     if auth == "hmac":
         # tektoncd/triggers pkg/interceptors/github/github.go: with secretRef set, a call without a
         # valid X-Hub-Signature-256 (HMAC-SHA256 of the body) is refused; no eventTypes: any event.

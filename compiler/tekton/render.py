@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,15 @@ from compiler.front.spec import Source
 from compiler.plan.model import (
     Join,
     ParamRef,
-    PipelineRunUidRef,
     Plan,
     ResultPathRef,
+    ResultsDirRef,
     RunUidRef,
+    ShardedRunUidRef,
     TaskResultRef,
     TriggerParamRef,
 )
+from compiler.tekton.mapping import RESULTS_DIR, RUN_KINDS, managed_run, policy_rules
 from compiler.tekton.render_scalar import scalar
 
 BACKEND = "tekton"
@@ -67,8 +69,10 @@ def tekton_ref(value: object) -> object:
             return f"$(results.{name}.path)"
         case RunUidRef():
             return "$(context.taskRun.uid)"
-        case PipelineRunUidRef():
+        case ShardedRunUidRef():
             return "$(context.pipelineRun.uid)"
+        case ResultsDirRef():
+            return RESULTS_DIR
         case TaskResultRef(task, result, whole):
             return f"$(tasks.{task}.results.{result}{'[*]' if whole else ''})"
         case Join(parts):
@@ -139,15 +143,19 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
     for run in plan.runs:
         yield "task", "Task", run.meta.name, run.meta.namespace, run.source, {"task": run}
     for job in plan.jobs:
+        job = replace(job, meta=managed_run(job.meta))
         yield "taskrun", "TaskRun", job.meta.name, job.meta.namespace, job.source, {"job": job}
     for p in plan.sharded_runs:
         yield "pipeline", "Pipeline", p.meta.name, p.meta.namespace, p.source, {"pipeline": p}
     for sharded in plan.sharded_jobs:
+        sharded = replace(sharded, meta=managed_run(sharded.meta))
         meta = sharded.meta
         yield "pipelinerun", "PipelineRun", meta.name, meta.namespace, sharded.source, {"job": sharded}
     for t in plan.triggers:
+        t = replace(t, run_meta=managed_run(t.run_meta))
+        context = {"t": t, "run_kind": RUN_KINDS[t.run_kind]}
         yield "trigger", "Trigger", t.trigger.name, t.trigger.namespace, t.source, {"t": t}
-        yield "triggertemplate", "TriggerTemplate", t.template.name, t.template.namespace, t.source, {"t": t}
+        yield "triggertemplate", "TriggerTemplate", t.template.name, t.template.namespace, t.source, context
     for a in plan.accounts:
         context = {"meta": a.meta, "pull_secrets": a.image_pull_secrets}
         yield "serviceaccount", "ServiceAccount", a.meta.name, a.meta.namespace, a.source, context
@@ -163,7 +171,7 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
             w.source,
             {"meta": w.service_account, "pull_secrets": ()},
         )
-        yield "role", "Role", w.role.name, ns, w.source, {"meta": w.role, "rules": w.rules}
+        yield "role", "Role", w.role.name, ns, w.source, {"meta": w.role, "rules": policy_rules(w.needs)}
         yield "rolebinding", "RoleBinding", w.role_binding.meta.name, ns, w.source, {"b": w.role_binding}
         crb = w.cluster_role_binding
         yield "rolebinding", "ClusterRoleBinding", crb.meta.name, None, w.source, {"b": crb}
@@ -174,7 +182,7 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
             role.meta.name,
             None,
             role.source,
-            {"meta": role.meta, "rules": role.rules},
+            {"meta": role.meta, "rules": policy_rules(role.needs)},
         )
 
 

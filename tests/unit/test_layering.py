@@ -7,6 +7,7 @@ no library package imports the command line. Each package's README.md says the s
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,31 @@ def test_the_check_sees_every_form_of_import() -> None:
         "compiler.plan.steps:3: imports compiler.tekton.guards",
     ]
     assert breaches("from compiler.plan.model import Plan\n", "compiler.tekton.render", BACKENDS) == []
+
+
+# The plan speaks of runs, shards, results and needs, never of an engine. An upstream file may still be
+# cited where the plan writes a value whose meaning that file fixes (a pod's requests, a failed step
+# stopping the later ones, the webhook interceptors' CEL and HMAC checks): the house rule asks for the
+# citation, and ``tektoncd/<repo> <path>`` names a file, not a backend the plan imports.
+ENGINE_WORDS = re.compile(r"tekton|taskrun|pipelinerun|argo", re.IGNORECASE)
+CITATION = re.compile(r"tektoncd/(pipeline|triggers)( v[0-9.]+)? [\w./-]+")
+
+
+def engine_words(source: str, module: str) -> list[str]:
+    return [
+        f"{module}:{number}: {match.group(0)}"
+        for number, line in enumerate(source.splitlines(), 1)
+        for match in ENGINE_WORDS.finditer(CITATION.sub("", line))
+    ]
+
+
+@pytest.mark.parametrize(("path", "module"), _modules("plan"), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_plan_names_no_engine(path: Path, module: str) -> None:
+    assert engine_words(path.read_text(), module) == []
+
+
+def test_the_word_check_sees_code_comments_and_any_case() -> None:
+    source = (
+        'kind = "TaskRun"\n# an Argo CD sync\nX = "/tekton/results"  # tektoncd/pipeline pkg/pod/pod.go\n'
+    )
+    assert engine_words(source, "m") == ["m:1: TaskRun", "m:2: Argo", "m:3: tekton"]

@@ -17,12 +17,12 @@ def test_content_hash_is_stable_and_order_free() -> None:
 
 
 def test_taskrun_names_leave_room_for_the_pod_suffix() -> None:
-    assert n.taskrun_name("nightly", "1a2b3c4d") == "nightly-1a2b3c4d"
-    long = n.taskrun_name("j" * 63, "1a2b3c4d")
+    assert n.job_run_name("nightly", "1a2b3c4d") == "nightly-1a2b3c4d"
+    long = n.job_run_name("j" * 63, "1a2b3c4d")
     assert len(long) == n.TASKRUN_MAX == 59
     assert long.endswith("-1a2b3c4d")
     # a cut never leaves a dangling separator before the hash
-    assert n.taskrun_name("a" * 49 + "-x", "1a2b3c4d") == "a" * 49 + "-1a2b3c4d"
+    assert n.job_run_name("a" * 49 + "-x", "1a2b3c4d") == "a" * 49 + "-1a2b3c4d"
 
 
 @pytest.mark.parametrize(
