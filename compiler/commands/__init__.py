@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import render_text
@@ -19,3 +21,21 @@ def compiled_objects(result: CompileResult, prog: str) -> tuple[dict[str, Any], 
         print(f"{prog}: {errors} error{'s' if errors != 1 else ''} in the specs", file=sys.stderr)
         return None
     return result.generated.objects
+
+
+def add_secret_flags(parser: argparse.ArgumentParser, files_help: str) -> None:
+    """``--secret`` and ``--secrets-file``, for every command that reads a Secret the Task would read.
+
+    A command taking them calls ``localrun.secrets.flags_out_of_argv`` first: the values leave argv.
+    """
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME/KEY=VALUE",
+        help="a key of a Kubernetes Secret the Task reads (repeatable; its value leaves the process's command"
+        " line at once; prefer --secrets-file)",
+    )
+    parser.add_argument(
+        "--secrets-file", action="append", default=[], type=Path, metavar="FILE", help=files_help
+    )

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from compiler.commands import compiled_objects
+from compiler.commands import add_secret_flags, compiled_objects
 from compiler.localrun import LocalRunError, RunOptions, run_documents
 from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job, write_job
 from compiler.localrun.launch import ENGINES
@@ -44,21 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST_DIR:IMAGE_DIR[:ro]",
         help="a folder of the service's image, taken from this machine (repeatable, like docker -v)",
     )
-    parser.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME/KEY=VALUE",
-        help="a key of a Kubernetes Secret the Task reads (repeatable; its value leaves the process's command"
-        " line at once; prefer --secrets-file)",
-    )
-    parser.add_argument(
-        "--secrets-file",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="FILE",
-        help="Secret manifests (YAML/JSON, data or stringData) or {name: {key: value}} (repeatable)",
+    add_secret_flags(
+        parser, "Secret manifests (YAML/JSON, data or stringData) or {name: {key: value}} (repeatable)"
     )
     parser.add_argument(
         "--user-runtime",

@@ -14,9 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from compiler.commands import add_secret_flags
 from compiler.diagnostics import render_text
 from compiler.localrun.errors import LocalRunError
-from compiler.localrun.secrets import SecretStore
+from compiler.localrun.secrets import SecretStore, flags_out_of_argv
 from compiler.pipeline import generate_documents
 from compiler.status import storage as store
 from compiler.status.cluster import Cluster, ClusterError, RunView
@@ -42,21 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--service", metavar="NAME", help="the InferenceService of a --request-id webhook run"
     )
-    parser.add_argument(
-        "--secrets-file",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="FILE",
-        help="Secret manifests with the output connection's credentials (as for run)",
-    )
-    parser.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME/KEY=VALUE",
-        help="a key of a Secret (repeatable; prefer --secrets-file)",
-    )
+    add_secret_flags(parser, "Secret manifests with the output connection's credentials (as for run)")
     parser.add_argument(
         "--kubeconfig", metavar="FILE", help="the kubeconfig (default: $KUBECONFIG, ~/.kube/config)"
     )
@@ -80,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        # First: a --watch lasts as long as the run, and argv is public (localrun/secrets.py).
+        args.secret = flags_out_of_argv(args.secret)
         target = _target(args)
         if target is None:
             return 1

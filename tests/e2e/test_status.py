@@ -319,6 +319,30 @@ def test_watch_until_succeeded_as_a_process(tmp_path: Path, specs: Path, api: Ku
     assert [json.loads(line)["state"] for line in out.splitlines()] == ["succeeded"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_watch_never_shows_secret_values_in_its_command_line(
+    tmp_path: Path, specs: Path, api: KubeApiServer
+) -> None:
+    """``--watch`` lasts as long as the run and ``ps`` shows argv to any user: the values leave it, as for
+    ``run`` (localrun/secrets.py). Before, the process kept them for the whole watch."""
+    api.set_objects([taskrun("job-1-0a1b2c3d", JOB_LABELS, "req-1", running_status())])
+    kubeconfig = str(api.kubeconfig(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compiler.cli", "status", str(specs), "--job", "job-1", "--no-storage",
+         "--secret", "creds/key=S3CRET-VALUE", "--kubeconfig", kubeconfig, "--watch", "--interval", "0.2",
+         "--timeout", "60", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_watch_env(), cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["state"] == "running"
+    cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
+    api.set_objects([taskrun("job-1-0a1b2c3d", JOB_LABELS, "req-1", DOCS_SUCCEEDED_STATUS)])
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "S3CRET" not in cmdline
+    assert "creds/key=***" in cmdline
+
+
 def test_watch_gives_up_at_its_timeout(
     tmp_path: Path, specs: Path, api: KubeApiServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
