@@ -44,7 +44,7 @@ from typing import Any
 from compiler.argo import rules_flow
 from compiler.argo.rules_names import check_arguments, check_field_names, check_outputs
 from compiler.argo.rules_scope import Spec, find_cycle, template_type
-from compiler.tekton.rules_base import Sink, Violation, as_list, as_map, as_str, maps, ptr
+from compiler.manifests.violations import Sink, Violation, as_list, as_map, as_str, maps, ptr
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 # validate.go maxCharsInObjectName / maxCharsInCronWorkflowName: object names become label values.
