@@ -32,7 +32,7 @@ Codes (``Violation.rule``):
        ``ContainerSetTemplate.Validate``); every mount names a volume of the template, the spec or a
        volumeClaimTemplate (``workflow/controller/workflowpod.go`` ``addVolumeReferences``).
 
-Every finding is a :class:`~compiler.tekton.rules_base.Violation` located by a JSON pointer; every
+Every finding is a :class:`~compiler.manifests.violations.Violation` located by a JSON pointer; every
 finding is reported, not only the first one, and malformed shapes never crash (the schema's job).
 """
 

@@ -26,6 +26,7 @@ from compiler.plan.model import (
     Param,
     ParamRef,
     ResultsDirRef,
+    ShardCapRef,
     ShardedRunPlan,
     ShardedRunTask,
     ShardedRunUidRef,
@@ -143,7 +144,7 @@ def sharded_run(
             "--service", service.name,
             "--replace-output", ParamRef(n.PARAM_REPLACE_OUTPUT),
             "--shards", ParamRef(n.PARAM_SHARD_COUNT),
-            "--cap", str(settings.maxParallelShards),
+            "--cap", ShardCapRef(settings.maxParallelShards, MAX_SHARDS),
             "--results-dir", ResultsDirRef(),
         ),
     )  # fmt: skip
@@ -222,6 +223,7 @@ def sharded_run(
         params=params,
         tasks=(plan_task, shard_task, merge_task),
         source=service.source,
+        max_parallel=settings.maxParallelShards,
     )
 
 

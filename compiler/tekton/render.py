@@ -19,6 +19,7 @@ from compiler.plan.model import (
     ResultPathRef,
     ResultsDirRef,
     RunUidRef,
+    ShardCapRef,
     ShardedRunUidRef,
     TaskResultRef,
     TriggerParamRef,
@@ -43,6 +44,8 @@ def tekton_ref(value: object) -> object:
             return "$(context.pipelineRun.uid)"
         case ResultsDirRef():
             return RESULTS_DIR
+        case ShardCapRef(max_parallel, _):
+            return str(max_parallel)  # a matrix cannot queue its runs (compiler/tekton/mapping.py)
         case TaskResultRef(task, result, whole):
             return f"$(tasks.{task}.results.{result}{'[*]' if whole else ''})"
         case Join(parts):
