@@ -205,6 +205,12 @@ ARGO_RESULTS_DIR = "/odahu/results"
 PARAM_POD_SPEC_PATCH = "pod-spec-patch"
 
 
+def argo_token_secret_name(service_account: str) -> str:
+    """The Secret the Argo controller mounts as the executor's API token: ``<account>.service-account-token``
+    (argo-workflows util/secrets/secret_name.go TokenName; docs/service-account-secrets.md)."""
+    return f"{service_account}.service-account-token"
+
+
 # --- environment --------------------------------------------------------------------------------
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

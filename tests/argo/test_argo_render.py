@@ -204,3 +204,20 @@ def test_the_projects_setting_chooses_the_backend_and_target_overrides_it(tmp_pa
     docs = objects("tekton", EXAMPLES / "s3", tmp_path / "settings.yaml")
     assert "Task" in {d["kind"] for d in docs}
     assert objects(None, EXAMPLES / "s3")[0]["apiVersion"] != "argoproj.io/v1alpha1"
+
+
+def test_the_executor_token_the_pods_mount_is_in_the_tree_without_a_value(argo: list[Doc]) -> None:
+    """With automountServiceAccountToken false, the controller mounts the executor account's token
+    Secret, found by name (argo-workflows workflow/controller/workflowpod.go setupServiceAccount,
+    util/secrets/secret_name.go TokenName): a tree without it starts no pod."""
+    [secret] = by_kind(argo, "Secret").values()
+    assert secret["metadata"]["name"] == "odahu-batch-runner.service-account-token"
+    assert secret["type"] == "kubernetes.io/service-account-token"
+    assert secret["metadata"]["annotations"] == {"kubernetes.io/service-account.name": "odahu-batch-runner"}
+    assert "data" not in secret
+    assert "stringData" not in secret
+    result = generate_documents([EXAMPLES], for_cluster=True, target="argo")
+    assert result.generated is not None
+    needed = {s.name for _, refs in result.generated.prerequisites.secrets for s in refs}
+    assert secret["metadata"]["name"] not in needed
+    assert "s3-models-credentials" in needed
