@@ -13,18 +13,15 @@ from typing import Any
 from compiler import naming as n
 from compiler.argo.references import prerequisites
 from compiler.argo.rules import check_documents
-from compiler.diagnostics import Diagnostic, Location
+from compiler.diagnostics import Diagnostic
+from compiler.manifests.guards import located
+from compiler.manifests.guards import unresolved as common_unresolved
 from compiler.manifests.parse import OBJECT_MAX, json_size, json_size_bound, parse
 from compiler.manifests.render import RenderedDoc
 
 # The rule of the checker that the name guard already reports, with a located hint.
 _COVERED = frozenset({"AW1"})
 NAME_LIMITS = {"Workflow": n.NAME_MAX, "WorkflowTemplate": n.NAME_MAX, "WorkflowEventBinding": n.NAME_MAX}
-
-
-def _where(doc: RenderedDoc) -> Location:
-    o = doc.origin
-    return Location(o.file, o.line, o.col) if o is not None else Location(doc.path)
 
 
 def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
@@ -35,7 +32,7 @@ def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
             "E404",
             f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
             "of Argo CD's client-side apply",
-            _where(doc),
+            located(doc),
             hint="make the spec smaller (fewer or shorter values), or split it",
         )
     ]
@@ -49,7 +46,7 @@ def _names(doc: RenderedDoc) -> list[Diagnostic]:
         Diagnostic(
             "E405",
             f"{doc.kind} name {doc.name!r} has {len(doc.name)} characters, more than the {limit} allowed",
-            _where(doc),
+            located(doc),
             hint="generated names derive from spec names: shorten the name",
         )
     ]
@@ -72,7 +69,7 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
                 "E406",
                 f"{doc.kind} {doc.name!r} would be refused by Argo Workflows: {v.rule} at {v.path or '/'}: "
                 f"{v.message}",
-                _where(doc),
+                located(doc),
                 hint="see compiler/argo/rules.py, rule " + v.rule,
             )
         )
@@ -80,16 +77,5 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
 
 
 def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
-    """A reference to an object the tree neither emits nor may expect in the cluster (E408)."""
-    where = {(d.kind, d.namespace, d.name): d for d in docs}
-    found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
-    return [
-        Diagnostic(
-            "E408",
-            f"{referrer.kind} {referrer.name!r} references {ref.kind} {ref.name!r}"
-            f"{' in ' + ref.namespace if ref.namespace else ''}, which the tree does not contain",
-            _where(where[(referrer.kind, referrer.namespace, referrer.name)]),
-            hint="the tree would fail every run that follows this reference; a bug of odahu-batch: report it",
-        )
-        for referrer, ref in found.missing
-    ]
+    """E408 for this backend's references (see ``compiler.manifests.guards.unresolved``)."""
+    return common_unresolved(docs, objects, prerequisites)

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compiler import naming as n
-from compiler.diagnostics import Diagnostic, Location
+from compiler.diagnostics import Diagnostic
+from compiler.manifests.guards import located
+from compiler.manifests.guards import unresolved as common_unresolved
 from compiler.manifests.parse import OBJECT_MAX, json_size, json_size_bound, parse
 from compiler.manifests.render import RenderedDoc
 from compiler.tekton.references import prerequisites
@@ -34,11 +36,6 @@ NAME_LIMITS = {
 }
 
 
-def _where(doc: RenderedDoc) -> Location:
-    o = doc.origin
-    return Location(o.file, o.line, o.col) if o is not None else Location(doc.path)
-
-
 def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
     limit = TASK_SOFT_MAX if doc.kind == "Task" else OBJECT_MAX
     if json_size_bound(doc.text) <= limit:
@@ -50,7 +47,7 @@ def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
                 "E404",
                 f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
                 "of Argo CD's client-side apply",
-                _where(doc),
+                located(doc),
                 hint="make the spec smaller (fewer or shorter values), or split it",
             )
         ]
@@ -59,7 +56,7 @@ def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
             Diagnostic(
                 "W402",
                 f"Task {doc.name!r} is {size} bytes; Tasks over {TASK_SOFT_MAX} bytes slow down every run",
-                _where(doc),
+                located(doc),
                 severity="warning",
             )
         ]
@@ -101,7 +98,7 @@ def _names(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
             problems += [problem] if problem else []
         problems += _labels(template.get("kind", ""), inner)
     return [
-        Diagnostic("E405", p, _where(doc), hint="generated names derive from spec names: shorten the name")
+        Diagnostic("E405", p, located(doc), hint="generated names derive from spec names: shorten the name")
         for p in problems
     ]
 
@@ -111,7 +108,7 @@ def _rules(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
         Diagnostic(
             "E406",
             f"{doc.kind} {doc.name!r} would be refused by Tekton: {v.rule} at {v.path or '/'}: {v.message}",
-            _where(doc),
+            located(doc),
             hint="see tekton-rules.md, rule " + v.rule,
         )
         for v in check_documents([obj])
@@ -135,17 +132,5 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
 
 
 def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
-    """A reference to an object the tree neither emits nor may expect in the cluster fails every
-    run that follows it, for good (see ``compiler.tekton.references``). A check of the whole tree."""
-    where = {(d.kind, d.namespace, d.name): d for d in docs}
-    found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
-    return [
-        Diagnostic(
-            "E408",
-            f"{referrer.kind} {referrer.name!r} references {ref.kind} {ref.name!r}"
-            f"{' in ' + ref.namespace if ref.namespace else ''}, which the tree does not contain",
-            _where(where[(referrer.kind, referrer.namespace, referrer.name)]),
-            hint="the tree would fail every run that follows this reference; a bug of odahu-batch: report it",
-        )
-        for referrer, ref in found.missing
-    ]
+    """E408 for this backend's references (see ``compiler.manifests.guards.unresolved``)."""
+    return common_unresolved(docs, objects, prerequisites)
