@@ -74,8 +74,9 @@ def load_partition(doc: Any, request_id: str, where: str) -> Dict[str, Any]:
     return doc
 
 
-def tekton_results(shards: int) -> Dict[str, str]:
-    """The plan task's results: ``shard-ids`` (a JSON array of strings for the matrix), ``shard-count``."""
+def plan_results(shards: int) -> Dict[str, str]:
+    """The plan task's results: ``shard-ids`` (a JSON array of strings: a Tekton matrix or Argo's
+    ``withParam`` fans out over it), ``shard-count``. They must fit the stricter engine's limit, Tekton's."""
     results = {
         "shard-ids": json.dumps([str(i) for i in range(shards)], separators=(",", ":")),
         "shard-count": str(shards),

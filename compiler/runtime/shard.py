@@ -98,7 +98,7 @@ def plan(args: argparse.Namespace) -> str:
         common.log(PROG, f"kept the stored partition ({shards} shards) of the same {len(keys)} objects")
     else:
         assignment = part.partition(keys, shards)
-    results = {**part.tekton_results(shards), "request-id": rid}  # every task of the run uses this id
+    results = {**part.plan_results(shards), "request-id": rid}  # every task of the run uses this id
     part.check_results_size(results)
     old_files = ["--include", "/*/_manifest.json", "--include", "/*/_rejected/**"]
     rclone.run_all([

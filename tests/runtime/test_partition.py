@@ -105,10 +105,10 @@ def test_keys_a_file_list_holds(key: str) -> None:
 
 
 def test_results_for_256_shards_fit_tektons_limit() -> None:
-    results = part.tekton_results(256)
+    results = part.plan_results(256)
     assert json.loads(results["shard-ids"]) == [str(i) for i in range(256)]
     assert results["shard-count"] == "256"
-    assert part.tekton_results(1) == {"shard-ids": '["0"]', "shard-count": "1"}
+    assert part.plan_results(1) == {"shard-ids": '["0"]', "shard-count": "1"}
 
 
 def test_results_over_the_limit_fail_clearly() -> None:
