@@ -124,7 +124,7 @@ STEP_SYNC_OUTPUT = "sync-output"
 
 PARAM_REQUEST_ID = "request-id"
 # A request id names the run's output folder and is a program argument: one rule for committed jobs (checks)
-# and webhook bodies (the Trigger's CEL filter, plan/triggers.py) and local webhook bodies alike.
+# and webhook bodies (the webhook rules, plan/triggers.py) and local webhook bodies alike.
 REQUEST_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 REQUEST_ID_MAX = 256
 

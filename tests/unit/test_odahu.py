@@ -38,6 +38,7 @@ from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job
 from compiler.pipeline import analyse, generate_documents
 from compiler.plan.planner import plan
 from compiler.runtime_bundle import load_bundle
+from compiler.tekton.cel import interceptors
 
 Body = dict[str, Any]
 PARAMS = (n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH, n.PARAM_OUTPUT_CONNECTION, n.PARAM_OUTPUT_PATH)
@@ -132,7 +133,7 @@ REFUSED = [
 def filter_verdict(body: Body, tmp: Path) -> tuple[str, ...] | None:
     project, diags, _ = analyse([str(p) for p in project_files(tmp)], for_cluster=True)
     assert project is not None, diags
-    cel = plan(project, load_bundle()).triggers[0].interceptors[-1]
+    cel = interceptors(plan(project, load_bundle()).triggers[0].rules)[-1]
     assert cel.filter is not None
     env = celpy.Environment()
     activation = {"body": json_to_cel(body)}

@@ -11,6 +11,7 @@ from compiler.naming import NAME_MAX
 from compiler.pipeline import compile, generate_documents
 from compiler.plan.planner import plan
 from compiler.runtime_bundle import PROGRAMS, RuntimeBundle
+from compiler.tekton.cel import interceptors
 from compiler.tekton.rules import check_documents
 from tests.support.manifests import check_tree, validate_tekton_schema
 from tests.unit.compile_fixtures import project_from
@@ -163,7 +164,7 @@ def test_the_webhook_checks_and_binds_the_shard_count(
 ) -> None:
     celpy = pytest.importorskip("celpy")
     project = project_from("---\n".join([CONNECTION, _service(parallelism=4)]))
-    cel = plan(project, STAND_IN).triggers[0].interceptors[-1]
+    cel = interceptors(plan(project, STAND_IN).triggers[0].rules)[-1]
     assert cel.filter is not None
     spec: dict[str, object] = {"inferenceServiceId": "svc"}
     if parallelism is not None:
