@@ -7,16 +7,38 @@ a local run executes exactly what a cluster would get.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from compiler import argo, tekton
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
 from compiler.front import Project
+from compiler.manifests.references import Prerequisites
+from compiler.manifests.render import RenderedDoc
 from compiler.plan import plan
+from compiler.plan.model import Plan
 from compiler.runtime_bundle import RuntimeBundle, load_bundle
-from compiler.tekton import Prerequisites, RenderedDoc, check, prerequisites, render, unresolved
+
+Target = Literal["tekton", "argo"]
+TARGETS: tuple[Target, ...] = ("tekton", "argo")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One engine's stages: render the plan, check the documents, list the tree's prerequisites."""
+
+    render: Callable[[Plan], list[RenderedDoc]]
+    check: Callable[[Sequence[RenderedDoc]], tuple[list[dict[str, Any]], list[Diagnostic]]]
+    unresolved: Callable[[Sequence[RenderedDoc], Sequence[Mapping[str, Any]]], list[Diagnostic]]
+    prerequisites: Callable[[Sequence[Mapping[str, Any]]], Prerequisites]
+
+
+BACKENDS: dict[Target, Backend] = {
+    "tekton": Backend(tekton.render, tekton.check, tekton.unresolved, tekton.prerequisites),
+    "argo": Backend(argo.render, argo.check, argo.unresolved, argo.prerequisites),
+}
 
 
 @contextmanager
@@ -48,16 +70,24 @@ class Generated:
         return not has_errors(self.diagnostics)
 
 
-def generate(project: Project, bundle: RuntimeBundle | None = None) -> Generated:
+def target_of(project: Project, target: Target | None = None) -> Target:
+    """The backend to compile for: ``target`` when given, else the project's ``BatchSettings.backend``."""
+    return target or project.settings.backend
+
+
+def generate(
+    project: Project, bundle: RuntimeBundle | None = None, target: Target | None = None
+) -> Generated:
     """Every output document, or the diagnostics that stop compilation (then ``docs`` is empty)."""
+    backend = BACKENDS[target_of(project, target)]
     try:
         planned = plan(project, bundle if bundle is not None else load_bundle())
-        docs = render(planned)
+        docs = backend.render(planned)
     except CompileError as exc:
         return Generated((), (), tuple(sort_diagnostics(exc.diagnostics)))
-    objects, found = check(docs)
-    found += unresolved(docs, objects)
+    objects, found = backend.check(docs)
+    found += backend.unresolved(docs, objects)
     diags = tuple(sort_diagnostics([*planned.diagnostics, *found]))
     if has_errors(diags):
         return Generated((), (), diags)
-    return Generated(tuple(docs), tuple(objects), diags, prerequisites(objects[1:]))
+    return Generated(tuple(docs), tuple(objects), diags, backend.prerequisites(objects[1:]))

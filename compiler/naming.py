@@ -191,6 +191,20 @@ MOUNT_PATHS: dict[str, str] = {
     VOLUME_REJECTED: "/odahu/rejected",
 }
 
+# --- Argo Workflows -----------------------------------------------------------------------------
+
+# A WorkflowTemplate per service holds these templates (compiler/argo/DESIGN.md).
+ARGO_TEMPLATE_RUN = "run"  # the nine steps, one containerSet pod
+ARGO_TEMPLATE_SHARD = "shard"  # the same pod for one shard, retried on its own
+ARGO_TEMPLATE_SHARDED = "sharded"  # plan -> shards -> merge, a dag
+# Argo reads a containerSet's outputs from this container only (compiler/argo/rules.py AW9).
+ARGO_MAIN_CONTAINER = "main"
+ARGO_EXECUTOR_ROLE = f"{PRODUCT}-executor"
+ARGO_RESULTS_VOLUME = "odahu-results"
+ARGO_RESULTS_DIR = "/odahu/results"
+PARAM_POD_SPEC_PATCH = "pod-spec-patch"
+
+
 # --- environment --------------------------------------------------------------------------------
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.backend import Generated, generate, paused_gc
+from compiler.backend import Generated, Target, generate, paused_gc
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
 from compiler.emit import EmitResult, emit
 from compiler.front import Project, load, resolve, validate
@@ -57,16 +57,18 @@ def generate_documents(
     for_cluster: bool,
     bundle: RuntimeBundle | None = None,
     calls: frozenset[str] = frozenset(),
+    target: Target | None = None,
 ) -> CompileResult:
     """Every output document of the specs under ``paths``, without writing anything.
 
-    ``bundle``: the step programs to ship (default: the installed ``compiler/runtime``).
+    ``bundle``: the step programs to ship (default: the installed ``compiler/runtime``); ``target``: the
+    backend, else the project's ``BatchSettings.backend``.
     """
     with paused_gc():
         project, diags, sources = analyse(paths, for_cluster=for_cluster, calls=calls)
         if project is None or has_errors(diags):
             return CompileResult(diags, sources)
-        generated = generate(project, bundle)
+        generated = generate(project, bundle, target)
     return CompileResult(sort_diagnostics([*diags, *generated.diagnostics]), sources, generated=generated)
 
 
@@ -77,10 +79,11 @@ def compile(
     check: bool = False,
     for_cluster: bool = True,
     bundle: RuntimeBundle | None = None,
+    target: Target | None = None,
 ) -> CompileResult:
     """Specs -> the output tree in ``out_dir`` (``check``: only compare and diff it)."""
     with paused_gc():
-        result = generate_documents(paths, for_cluster=for_cluster, bundle=bundle)
+        result = generate_documents(paths, for_cluster=for_cluster, bundle=bundle, target=target)
         if result.generated is None or not result.generated.ok:
             return result
         try:

@@ -32,7 +32,7 @@ Codes (``Violation.rule``):
        ``ContainerSetTemplate.Validate``); every mount names a volume of the template, the spec or a
        volumeClaimTemplate (``workflow/controller/workflowpod.go`` ``addVolumeReferences``).
 
-Every finding is a :class:`~compiler.tekton.rules_base.Violation` located by a JSON pointer; every
+Every finding is a :class:`~compiler.manifests.violations.Violation` located by a JSON pointer; every
 finding is reported, not only the first one, and malformed shapes never crash (the schema's job).
 """
 
@@ -44,7 +44,7 @@ from typing import Any
 from compiler.argo import rules_flow
 from compiler.argo.rules_names import check_arguments, check_field_names, check_outputs
 from compiler.argo.rules_scope import Spec, find_cycle, template_type
-from compiler.tekton.rules_base import Sink, Violation, as_list, as_map, as_str, maps, ptr
+from compiler.manifests.violations import Sink, Violation, as_list, as_map, as_str, maps, ptr
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 # validate.go maxCharsInObjectName / maxCharsInCronWorkflowName: object names become label values.

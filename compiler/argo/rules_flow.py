@@ -23,7 +23,7 @@ from compiler.argo.rules_scope import (
     check_template_ref,
     find_cycle,
 )
-from compiler.tekton.rules_base import Sink, as_list, as_map, as_str, maps, ptr
+from compiler.manifests.violations import Sink, as_list, as_map, as_str, maps, ptr
 
 FIELD_NAME = r"[a-zA-Z0-9][-a-zA-Z0-9]*"
 # ancestry.go taskNameRegex: ``task.Result`` or a bare task name inside a ``depends`` expression.

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton.rules_base import Sink, as_list, as_map, as_str, maps
+from compiler.manifests.violations import Sink, as_list, as_map, as_str, maps
 
 FIELD_NAME_RE = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")  # workflowFieldNameFmt
 FIELD_NAME_MAX = 128  # workflowFieldMaxLength

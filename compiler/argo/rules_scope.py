@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.tekton.rules_base import Sink, as_list, as_map, as_str, maps, walk_strings
+from compiler.manifests.violations import Sink, as_list, as_map, as_str, maps, walk_strings
 
 TEMPLATE_TYPES = (
     "container",

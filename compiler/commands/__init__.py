@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from compiler.backend import TARGETS
 from compiler.diagnostics import render_text
 from compiler.pipeline import CompileResult
 
@@ -38,4 +39,14 @@ def add_secret_flags(parser: argparse.ArgumentParser, files_help: str) -> None:
     )
     parser.add_argument(
         "--secrets-file", action="append", default=[], type=Path, metavar="FILE", help=files_help
+    )
+
+
+def add_target_flag(parser: argparse.ArgumentParser) -> None:
+    """``--target``: the backend for this command, over the project's ``BatchSettings.backend``."""
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=None,
+        help="the engine to compile for: tekton or argo (default: BatchSettings.backend, else tekton)",
     )

@@ -1,4 +1,4 @@
-"""``odahu-batch compile PATH... --out DIR [--check]``: specs -> a Tekton tree for Argo CD.
+"""``odahu-batch compile PATH... --out DIR [--check] [--target tekton|argo]``: specs -> a tree for Argo CD.
 
 ``--out -`` writes no tree: the documents go to stdout as one YAML stream in the tree's order (for
 ``kubectl diff -f -`` and Argo CD Config Management Plugins). Diagnostics and reports go to stderr,
@@ -12,6 +12,7 @@ import json
 import sys
 from typing import TextIO
 
+from compiler.commands import add_target_flag
 from compiler.diagnostics import Diagnostic, render_github, render_json, render_text
 from compiler.emit import stream
 from compiler.pipeline import CompileResult, compile, generate_documents
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compile for a local run: allow local connections without BatchSettings.allowLocalConnections",
     )
+    add_target_flag(parser)
     parser.add_argument(
         "--format",
         choices=("text", "json", "github"),
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             print("odahu-batch compile: error: --check compares a folder; not with --out -", file=sys.stderr)
             return 2
         return _stream(args)
-    result = compile(args.paths, args.out, check=args.check, for_cluster=not args.local)
+    result = compile(args.paths, args.out, check=args.check, for_cluster=not args.local, target=args.target)
     if result.emitted is None or not result.ok:
         return _report(args.format, result, result.diagnostics)
     emitted = result.emitted
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
-    result = generate_documents(args.paths, for_cluster=not args.local)
+    result = generate_documents(args.paths, for_cluster=not args.local, target=args.target)
     # stdout carries the documents, so diagnostics in any format go to stderr.
     _report(args.format, result, result.diagnostics, sys.stderr)
     if result.generated is None or not result.generated.ok:

@@ -350,6 +350,9 @@ class HelperResources(SpecModel):
 class BatchSettingsSpec(SpecModel):
     """Project-wide settings; at most one per project, and every field has a default."""
 
+    backend: Literal["tekton", "argo"] = "tekton"
+    """The engine the specs compile for: Tekton Pipelines and Triggers, or Argo Workflows (with the Argo
+    Server's events endpoint for the webhook). `compile --target` overrides it for one compile."""
     namespace: Label = "odahu-batch"
     """The namespace of the generated resources."""
     serviceAccount: K8sName = "odahu-batch-runner"

@@ -64,6 +64,16 @@ class TaskResultRef:
 
 
 @dataclass(frozen=True)
+class ShardCapRef:
+    """The most shards one sharded run is split into. A backend that can queue shard runs lets a run
+    have up to ``max_shards`` and runs ``max_parallel`` at once; one that cannot caps the count itself
+    at ``max_parallel``."""
+
+    max_parallel: int
+    max_shards: int
+
+
+@dataclass(frozen=True)
 class Join:
     """Literal text and references written one after another, e.g. ``<connection>:<path>``."""
 
@@ -80,6 +90,7 @@ Value = (
     | Join
     | ShardedRunUidRef
     | TaskResultRef
+    | ShardCapRef
 )
 
 
@@ -391,6 +402,7 @@ class ShardedRunPlan:
     params: tuple[Param, ...]
     tasks: tuple[ShardedRunTask, ...]
     source: Source
+    max_parallel: int = 1  # shard runs at once, for a backend that can queue them
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from compiler.plan.model import (
     Param,
     ParamRef,
     ResultsDirRef,
+    ShardCapRef,
     ShardedRunPlan,
     ShardedRunTask,
     ShardedRunUidRef,
@@ -141,7 +142,7 @@ def sharded_run(
             "--service", service.name,
             "--replace-output", ParamRef(n.PARAM_REPLACE_OUTPUT),
             "--shards", ParamRef(n.PARAM_SHARD_COUNT),
-            "--cap", str(settings.maxParallelShards),
+            "--cap", ShardCapRef(settings.maxParallelShards, MAX_SHARDS),
             "--results-dir", ResultsDirRef(),
         ),
     )  # fmt: skip
@@ -220,4 +221,5 @@ def sharded_run(
         params=params,
         tasks=(plan_task, shard_task, merge_task),
         source=service.source,
+        max_parallel=settings.maxParallelShards,
     )

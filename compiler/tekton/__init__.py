@@ -3,8 +3,10 @@
 See README.md for what this package may import.
 """
 
+from compiler.manifests.references import Prerequisites
+from compiler.manifests.render import RenderedDoc
 from compiler.tekton.guards import check, unresolved
-from compiler.tekton.references import Prerequisites, prerequisites
-from compiler.tekton.render import RenderedDoc, render
+from compiler.tekton.references import prerequisites
+from compiler.tekton.render import render
 
 __all__ = ["Prerequisites", "RenderedDoc", "check", "prerequisites", "render", "unresolved"]

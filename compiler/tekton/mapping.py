@@ -6,9 +6,10 @@ service"; this module says what each one is in Tekton, citing the upstream file 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from compiler import naming as n
+from compiler.manifests.rbac import PolicyRule
 from compiler.plan.model import Meta, ReceiverNeed, RunKind
 
 # Where Tekton collects the results a step writes (tektoncd/pipeline v1.15.0 pkg/apis/pipeline/paths.go,
@@ -19,7 +20,8 @@ RESULTS_DIR = "/tekton/results"
 # shard task fans the Task out by matrix (the plan's ``fan_out``). Each shard is a TaskRun of its own, so
 # the plan's per-shard retries are the pipeline task's ``retries`` (tektoncd/pipeline docs/pipelines.md
 # "Using the retries field"), and its shard cap must fit the matrix limit
-# (rules_pipeline.MAX_MATRIX_COMBINATIONS).
+# (rules_pipeline.MAX_MATRIX_COMBINATIONS). A matrix starts every combination at once (tektoncd/pipeline
+# docs/matrix.md: no concurrency limit per PipelineRun), so the plan's shard cap is its max parallel shards.
 RUN_KINDS: dict[RunKind, str] = {"single": "TaskRun", "sharded": "PipelineRun"}
 
 # Every run carries the managed-by label Tekton's webhook would default on admission, so the stored
@@ -35,13 +37,6 @@ MANAGED_BY = (n.LABEL_MANAGED_BY, n.TEKTON_MANAGED_BY)
 # (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskref.go, pipelinerun/resources/pipelineref.go
 # on every reconcile), and a run without its ServiceAccount fails at pod creation for good
 # (pkg/pod/creds_init.go; pkg/reconciler/taskrun/taskrun.go handlePodCreationError).
-
-
-@dataclass(frozen=True)
-class PolicyRule:
-    api_groups: tuple[str, ...]
-    resources: tuple[str, ...]
-    verbs: tuple[str, ...]
 
 
 _WATCH = ("get", "list", "watch")

@@ -1,25 +1,17 @@
-"""Plan -> rendered documents: one jinja2 Environment over ``templates/<backend>/*.j2``.
+"""Plan -> Tekton documents, through ``templates/tekton/*.j2`` (and ``templates/kubernetes/``).
 
 Templates are small and logic-light, one per resource kind. Two filters carry all formatting
-decisions: ``ref`` writes the plan's typed run-time references in the backend's syntax and
-``yaml`` writes a scalar as canonical YAML (``render_scalar``). A failure names the template
-line and the spec that produced the object.
+decisions: ``ref`` (``tekton_ref``) writes the plan's typed run-time references in Tekton's syntax and
+``yaml`` writes a scalar as canonical YAML (``compiler.manifests.scalar``). A failure names the
+template line and the spec that produced the object (``compiler.manifests.render``).
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from functools import cache
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
 
-import jinja2
-
-from compiler import naming as n
-from compiler.diagnostics import CompileError, Diagnostic, Location
-from compiler.front.spec import Source
+from compiler.manifests.render import Item, RenderedDoc, render_items
 from compiler.plan.model import (
     Join,
     ParamRef,
@@ -27,36 +19,15 @@ from compiler.plan.model import (
     ResultPathRef,
     ResultsDirRef,
     RunUidRef,
+    ShardCapRef,
     ShardedRunUidRef,
     TaskResultRef,
     TriggerParamRef,
 )
 from compiler.tekton.cel import interceptors
 from compiler.tekton.mapping import RESULTS_DIR, RUN_KINDS, managed_run, policy_rules
-from compiler.tekton.render_scalar import scalar
 
 BACKEND = "tekton"
-
-
-@dataclass(frozen=True)
-class RenderedDoc:
-    """One output file. ``origin``: the spec behind the object, for located diagnostics."""
-
-    path: str
-    text: str
-    kind: str
-    name: str
-    namespace: str | None = None
-    origin: Source | None = None
-
-
-def templates_root() -> Path:
-    """``templates/`` of a source checkout, or the copy a wheel ships as ``compiler/_templates``."""
-    here = Path(__file__).resolve().parents[1]  # compiler/, two levels above this module
-    for candidate in (here / "_templates", here.parent / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"templates folder not found next to {here}")
 
 
 def tekton_ref(value: object) -> object:
@@ -74,6 +45,8 @@ def tekton_ref(value: object) -> object:
             return "$(context.pipelineRun.uid)"
         case ResultsDirRef():
             return RESULTS_DIR
+        case ShardCapRef(max_parallel, _):
+            return str(max_parallel)  # a matrix cannot queue its runs (compiler/tekton/mapping.py)
         case TaskResultRef(task, result, whole):
             return f"$(tasks.{task}.results.{result}{'[*]' if whole else ''})"
         case Join(parts):
@@ -81,63 +54,7 @@ def tekton_ref(value: object) -> object:
     return value
 
 
-@cache
-def environment(backend: str = BACKEND) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_root() / backend)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["yaml"] = scalar
-    env.filters["ref"] = tekton_ref
-    return env
-
-
-def _template_line(exc: BaseException) -> str:
-    """``templates/<backend>/<x>.j2:<line>`` of the innermost template frame, if any."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith(".j2"):
-            path = Path(frame.filename)
-            return f"templates/{path.parent.name}/{path.name}:{frame.lineno}"
-    return "templates"
-
-
-class _Renderer:
-    def __init__(self, backend: str) -> None:
-        self.env = environment(backend)
-        self.docs: list[RenderedDoc] = []
-
-    def add(
-        self,
-        template: str,
-        kind: str,
-        name: str,
-        namespace: str | None,
-        origin: Source | None,
-        context: dict[str, Any],
-    ) -> None:
-        try:
-            text = self.env.get_template(f"{template}.yaml.j2").render(**context)
-        except Exception as exc:  # a template or filter bug: report where, and for which spec
-            where = _template_line(exc)
-            location = Location(origin.file, origin.line, origin.col) if origin else Location(where)
-            raise CompileError(
-                (
-                    Diagnostic(
-                        "E501",
-                        f"cannot render {kind} {name!r}: {where}: {type(exc).__name__}: {exc}",
-                        location,
-                    ),
-                )
-            ) from exc
-        path = n.document_path(kind, name, namespace)
-        self.docs.append(RenderedDoc(path, text, kind, name, namespace, origin))
-
-
-def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | None, dict[str, Any]]]:
+def _objects(plan: Plan) -> Iterator[Item]:
     """(template, kind, name, namespace, origin, context) of every object, in plan order."""
     for cm in plan.runtime:
         yield "configmap", "ConfigMap", cm.meta.name, cm.meta.namespace, cm.source, {"cm": cm}
@@ -188,33 +105,6 @@ def _objects(plan: Plan) -> Iterator[tuple[str, str, str, str | None, Source | N
         )
 
 
-def render(plan: Plan, backend: str = BACKEND) -> list[RenderedDoc]:
+def render(plan: Plan) -> list[RenderedDoc]:
     """Every object of the plan as one YAML file, plus the ``kustomization.yaml`` that lists them."""
-    renderer = _Renderer(backend)
-    for template, kind, name, namespace, origin, context in _objects(plan):
-        renderer.add(template, kind, name, namespace, origin, {"kind": kind, **context})
-    docs = sorted(renderer.docs, key=lambda d: d.path)
-    _check_unique(docs)
-    paths = [d.path for d in docs]
-    kustomization = renderer.env.get_template("kustomization.yaml.j2").render(resources=paths)
-    return [RenderedDoc(n.KUSTOMIZATION, kustomization, "Kustomization", "kustomization"), *docs]
-
-
-def _check_unique(docs: list[RenderedDoc]) -> None:
-    seen: dict[str, RenderedDoc] = {}
-    diags = []
-    for doc in docs:
-        other = seen.setdefault(doc.path, doc)
-        if other is not doc:
-            origin = doc.origin
-            diags.append(
-                Diagnostic(
-                    "E403",
-                    f"two specs generate the same {doc.kind} {doc.name!r} in "
-                    f"{doc.namespace or 'the cluster'}",
-                    Location(origin.file, origin.line, origin.col) if origin else Location(doc.path),
-                    hint="object names derive from spec names: rename one of them",
-                )
-            )
-    if diags:
-        raise CompileError(tuple(diags))
+    return render_items(BACKEND, tekton_ref, _objects(plan))

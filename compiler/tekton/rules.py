@@ -45,15 +45,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from compiler.tekton.rules_base import (
-    DNS1035_LABEL_RE,
-    Sink,
-    Violation,
-    as_map,
-    as_str,
-    is_dns_subdomain,
-    ptr,
-)
+from compiler.manifests.violations import Sink, Violation, as_map, as_str, ptr
+from compiler.tekton.rules_base import DNS1035_LABEL_RE, is_dns_subdomain
 from compiler.tekton.rules_pipeline import check_pipeline_spec
 from compiler.tekton.rules_runs import check_pipelinerun, check_taskrun
 from compiler.tekton.rules_task import check_task_spec

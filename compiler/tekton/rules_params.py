@@ -6,17 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton.rules_base import (
-    PARAM_TYPES,
-    ParamInfo,
-    Sink,
-    as_map,
-    duplicates,
-    maps,
-    param_refs,
-    param_type,
-    ptr,
-)
+from compiler.manifests.violations import Sink, as_map, duplicates, maps, ptr
+from compiler.tekton.rules_base import PARAM_TYPES, ParamInfo, param_refs, param_type
 
 _NAME_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9.-]*")
 _OBJECT_NAME_RE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9-]*")

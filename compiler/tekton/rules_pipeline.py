@@ -8,25 +8,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.manifests.violations import EMPTY, Sink, as_list, as_map, as_str, duplicates, maps, walk_strings
 from compiler.tekton.rules_base import (
     CONTEXT_RE,
-    EMPTY,
     EXEC_STATUS_RE,
     SIMPLE_EXPR_RE,
     TASK_RESULT_RE,
     ParamInfo,
-    Sink,
-    as_list,
-    as_map,
-    as_str,
     check_ref,
     declared_params,
-    duplicates,
     is_dns_label,
-    maps,
     result_type,
     supplied_params,
-    walk_strings,
 )
 from compiler.tekton.rules_params import check_param_specs, check_param_usage, check_supplied_params
 from compiler.tekton.rules_task import check_task_spec

@@ -5,18 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton.rules_base import (
-    TASK_RESULT_RE,
-    Sink,
-    as_map,
-    as_str,
-    check_duration,
-    check_ref,
-    duplicates,
-    maps,
-    supplied_params,
-    walk_strings,
-)
+from compiler.manifests.violations import Sink, as_map, as_str, duplicates, maps, walk_strings
+from compiler.tekton.rules_base import TASK_RESULT_RE, check_duration, check_ref, supplied_params
 from compiler.tekton.rules_params import check_supplied_params
 from compiler.tekton.rules_pipeline import check_pipeline_spec
 from compiler.tekton.rules_task import check_task_spec

@@ -7,28 +7,30 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.tekton.rules_base import (
-    ARTIFACT_RE,
-    CONTEXT_RE,
+from compiler.manifests.violations import (
     EMPTY,
-    PARAM_TYPES,
-    STEP_RESULT_PATH_RE,
-    STEP_RESULT_RE,
-    ParamInfo,
     Sink,
     as_list,
     as_map,
     as_str,
+    duplicates,
+    maps,
+    ptr,
+    walk_strings,
+)
+from compiler.tekton.rules_base import (
+    ARTIFACT_RE,
+    CONTEXT_RE,
+    PARAM_TYPES,
+    STEP_RESULT_PATH_RE,
+    STEP_RESULT_RE,
+    ParamInfo,
     check_duration,
     check_ref,
     declared_params,
-    duplicates,
     is_dns_label,
-    maps,
-    ptr,
     result_path_names,
     result_type,
-    walk_strings,
 )
 from compiler.tekton.rules_params import check_param_specs, check_param_usage
 

@@ -6,17 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.tekton.rules_base import (
-    TT_PARAM_RE,
-    Sink,
-    as_list,
-    as_map,
-    as_str,
-    duplicates,
-    is_label_value,
-    maps,
-    walk_strings,
-)
+from compiler.manifests.violations import Sink, as_list, as_map, as_str, duplicates, maps, walk_strings
+from compiler.tekton.rules_base import TT_PARAM_RE, is_label_value
 from compiler.tekton.rules_runs import check_pipelinerun, check_taskrun
 
 # S2: fields where a raw, attacker-controlled value must never land.

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from compiler.argo.rules import check_documents
-from compiler.tekton.rules_base import Violation
+from compiler.manifests.violations import Violation
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

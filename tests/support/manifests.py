@@ -25,6 +25,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from compiler.argo.defaults import crd_defaults
+from compiler.argo.rules import check_documents as check_argo_documents
 from compiler.tekton.rules import check_documents
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,12 +98,25 @@ def kustomize_build(directory: Path) -> list[dict[str, Any]]:
 
 
 def check_documents_all(docs: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Schema, core-kind and Tekton-rule problems of parsed documents."""
+    """Schema, core-kind and admission-rule problems of parsed documents (Tekton, Argo or core), and
+    for Argo documents any difference from the apiserver's defaulting (compiler/argo/defaults.py)."""
+    from tests.support.argo_manifests import is_argo, validate_argo_schema
+
     docs = list(docs)
     problems: list[str] = []
     for doc in docs:
-        problems += validate_tekton_schema(doc) if is_tekton(doc) else validate_core_k8s(doc)
+        if is_argo(doc):
+            problems += validate_argo_schema(doc)
+            if crd_defaults(doc) != doc:
+                problems.append(
+                    f"{describe(doc)}: not at its defaulting fixed point (drift)"
+                )
+        elif is_tekton(doc):
+            problems += validate_tekton_schema(doc)
+        else:
+            problems += validate_core_k8s(doc)
     problems += [str(v) for v in check_documents(docs)]
+    problems += [str(v) for v in check_argo_documents(docs)]
     return problems
 
 

@@ -17,9 +17,11 @@ from compiler.backend import paused_gc
 from compiler.cli import main
 from compiler.emit import read_tree
 from compiler.front.spec import Source
+from compiler.manifests.parse import json_size, json_size_bound, parse
+from compiler.manifests.render import RenderedDoc
 from compiler.plan.planner import plan
 from compiler.tekton import guards
-from compiler.tekton.render import RenderedDoc, render
+from compiler.tekton.render import render
 from tests.support.manifests import scan_for_secrets
 from tests.support.servers import AZURITE_KEY
 from tests.unit.compile_fixtures import BUNDLE, SAMPLE, sample_project
@@ -185,16 +187,16 @@ def test_guard_on_tekton_rules() -> None:
 def test_parse_reads_documents_as_pyyaml_does() -> None:
     docs = render(plan(sample_project(), BUNDLE))
     for doc in docs:
-        assert guards.parse(doc) == yaml.safe_load(doc.text), doc.path
+        assert parse(doc) == yaml.safe_load(doc.text), doc.path
     odd = RenderedDoc("x.yaml", "a: 1.5\nb: 2026-11-25\nc: [yes, ~, 0x1f]\n", "ConfigMap", "x")
-    assert guards.parse(odd) == yaml.safe_load(odd.text)
+    assert parse(odd) == yaml.safe_load(odd.text)
     with pytest.raises(RuntimeError, match="not a mapping"):
-        guards.parse(RenderedDoc("y.yaml", "- 1\n", "ConfigMap", "y"))
+        parse(RenderedDoc("y.yaml", "- 1\n", "ConfigMap", "y"))
 
 
 def test_the_size_bound_bounds_the_size() -> None:
     for doc in render(plan(sample_project(), BUNDLE)):
-        assert guards.json_size(guards.parse(doc)) <= guards.json_size_bound(doc.text), doc.path
+        assert json_size(parse(doc)) <= json_size_bound(doc.text), doc.path
 
 
 def test_compile_pauses_the_garbage_collector_and_resumes_it(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from compiler.diagnostics import CompileError
 from compiler.emit import MARKER, emit, read_tree
-from compiler.tekton.render import RenderedDoc
+from compiler.manifests.render import RenderedDoc
 
 KUSTOMIZATION = RenderedDoc("kustomization.yaml", f"{MARKER}: x\nresources: []\n", "Kustomization", "k")
 

@@ -18,7 +18,9 @@ ENTRY = ("compiler.cli", "compiler.commands", "compiler.pipeline", "compiler.bac
 FORBIDDEN = {
     "front": ("compiler.plan", *BACKENDS, *ENTRY, "compiler.emit"),
     "plan": (*BACKENDS, *ENTRY, "compiler.emit"),
+    "manifests": ("compiler.plan", *BACKENDS, *ENTRY),
     "tekton": ("compiler.argo", *ENTRY),
+    "argo": ("compiler.tekton", *ENTRY),
 }
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from compiler.cli import main
+from compiler.manifests.references import Ref
 from compiler.plan.planner import plan
 from compiler.tekton import guards
-from compiler.tekton.references import Ref, prerequisites, references
+from compiler.tekton.references import prerequisites, references
 from compiler.tekton.render import render
 from tests.unit.compile_fixtures import BUNDLE, SAMPLE, sample_project
 

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from compiler.backend import generate
 from compiler.diagnostics import CompileError
+from compiler.manifests.render import environment
+from compiler.manifests.scalar import plain_ok, scalar
 from compiler.plan.model import Join, ParamRef, ResultPathRef, RunUidRef, TriggerParamRef
 from compiler.plan.planner import plan
-from compiler.tekton.render import environment, render, tekton_ref
-from compiler.tekton.render_scalar import plain_ok, scalar
+from compiler.tekton.render import BACKEND, render, tekton_ref
 from tests.support.manifests import check_documents_all, validate_tekton_schema
 from tests.unit.compile_fixtures import BUNDLE, sample_project
 
@@ -90,7 +91,7 @@ def test_tekton_refs() -> None:
 
 
 def test_environment_is_strict() -> None:
-    env = environment()
+    env = environment(BACKEND, tekton_ref)
     assert env.undefined.__name__ == "StrictUndefined"
     assert env.keep_trailing_newline
     assert not env.autoescape

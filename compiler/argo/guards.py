@@ -1,0 +1,95 @@
+"""Checks on the rendered Argo documents, before anything is written.
+
+Each document is parsed back and checked for its size (Argo CD's client-side apply), its names and the
+admission rules of Argo's own validator (``compiler.argo.rules``); the whole tree for references to
+objects it does not emit. Every finding is located at the spec that caused the object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from compiler import naming as n
+from compiler.argo.references import prerequisites
+from compiler.argo.rules import check_documents
+from compiler.diagnostics import Diagnostic, Location
+from compiler.manifests.parse import OBJECT_MAX, json_size, json_size_bound, parse
+from compiler.manifests.render import RenderedDoc
+
+# The rule of the checker that the name guard already reports, with a located hint.
+_COVERED = frozenset({"AW1"})
+NAME_LIMITS = {"Workflow": n.NAME_MAX, "WorkflowTemplate": n.NAME_MAX, "WorkflowEventBinding": n.NAME_MAX}
+
+
+def _where(doc: RenderedDoc) -> Location:
+    o = doc.origin
+    return Location(o.file, o.line, o.col) if o is not None else Location(doc.path)
+
+
+def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
+    if json_size_bound(doc.text) <= OBJECT_MAX or (size := json_size(obj)) <= OBJECT_MAX:
+        return []
+    return [
+        Diagnostic(
+            "E404",
+            f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
+            "of Argo CD's client-side apply",
+            _where(doc),
+            hint="make the spec smaller (fewer or shorter values), or split it",
+        )
+    ]
+
+
+def _names(doc: RenderedDoc) -> list[Diagnostic]:
+    limit = NAME_LIMITS.get(doc.kind, n.SUBDOMAIN_MAX)
+    if len(doc.name) <= limit:
+        return []
+    return [
+        Diagnostic(
+            "E405",
+            f"{doc.kind} name {doc.name!r} has {len(doc.name)} characters, more than the {limit} allowed",
+            _where(doc),
+            hint="generated names derive from spec names: shorten the name",
+        )
+    ]
+
+
+def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+    """The parsed objects (same order as ``docs``) and every guard's findings."""
+    objects = [parse(doc) for doc in docs]
+    diags: list[Diagnostic] = []
+    by_name = {(d.kind, d.name): d for d in docs}
+    for doc, obj in zip(docs, objects, strict=True):
+        if doc.path != n.KUSTOMIZATION:
+            diags += _size(doc, obj) + _names(doc)
+    for v in check_documents(objects):
+        if v.rule in _COVERED:
+            continue
+        doc = by_name[(v.kind, v.name)]
+        diags.append(
+            Diagnostic(
+                "E406",
+                f"{doc.kind} {doc.name!r} would be refused by Argo Workflows: {v.rule} at {v.path or '/'}: "
+                f"{v.message}",
+                _where(doc),
+                hint="see compiler/argo/rules.py, rule " + v.rule,
+            )
+        )
+    return objects, diags
+
+
+def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
+    """A reference to an object the tree neither emits nor may expect in the cluster (E408)."""
+    where = {(d.kind, d.namespace, d.name): d for d in docs}
+    found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
+    return [
+        Diagnostic(
+            "E408",
+            f"{referrer.kind} {referrer.name!r} references {ref.kind} {ref.name!r}"
+            f"{' in ' + ref.namespace if ref.namespace else ''}, which the tree does not contain",
+            _where(where[(referrer.kind, referrer.namespace, referrer.name)]),
+            hint="the tree would fail every run that follows this reference; a bug of odahu-batch: report it",
+        )
+        for referrer, ref in found.missing
+    ]

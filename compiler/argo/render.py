@@ -1,0 +1,152 @@
+"""Plan -> Argo Workflows documents, through ``templates/argo/*.j2`` (and ``templates/kubernetes/``).
+
+Per service a WorkflowTemplate (its single run, and for a sharded service the shard template and the
+plan -> shards -> merge dag), per committed job a Workflow with the run's content-hashed name, per
+namespace the runner's ServiceAccount and the executor's Role and RoleBinding, and the runtime
+ConfigMaps the Tekton backend ships, byte for byte. ``compiler/argo/DESIGN.md`` maps each object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from compiler import naming as n
+from compiler.argo.mapping import (
+    EXECUTOR_RULES,
+    NO_PATCH,
+    POD_SPEC_PATCH_DOC,
+    TEMPLATE_GLOBALS,
+    argo_ref,
+    deadline_seconds,
+    pod_spec_patch,
+)
+from compiler.front.spec import Source
+from compiler.manifests.render import Item, RenderedDoc, render_items
+from compiler.plan.model import (
+    JobRun,
+    Meta,
+    Param,
+    Plan,
+    RoleBinding,
+    RunPlan,
+    RunSpec,
+    ShardedJobRun,
+    ShardedRunPlan,
+    Step,
+)
+
+BACKEND = "argo"
+
+
+@dataclass(frozen=True)
+class Service:
+    """What one WorkflowTemplate holds: the service's run, its sharded run if any, the pod's account."""
+
+    run: RunPlan
+    sharded: ShardedRunPlan | None
+    arguments: tuple[Param, ...]
+    service_account: str
+    pod_restricted: bool
+
+
+@dataclass(frozen=True)
+class Run:
+    """One committed job as a Workflow."""
+
+    meta: Meta
+    template: str
+    entrypoint: str
+    params: tuple[tuple[str, object], ...]
+    spec: RunSpec
+    deadline: int
+    source: Source
+
+
+def _arguments(run: RunPlan, sharded: ShardedRunPlan | None) -> tuple[Param, ...]:
+    """The WorkflowTemplate's parameters: the run's, the sharded run's, then the pod spec patch."""
+    names = {p.name for p in run.params}
+    extra = tuple(p for p in (sharded.params if sharded else ()) if p.name not in names)
+    return (*run.params, *extra, Param(n.PARAM_POD_SPEC_PATCH, POD_SPEC_PATCH_DOC, NO_PATCH))
+
+
+def _accounts(plan: Plan) -> dict[str | None, str]:
+    accounts: dict[str | None, str] = {a.meta.namespace: a.meta.name for a in plan.accounts}
+    jobs: tuple[JobRun | ShardedJobRun, ...] = (*plan.jobs, *plan.sharded_jobs)
+    for job in jobs:
+        accounts.setdefault(job.meta.namespace, job.run.service_account)
+    return accounts
+
+
+def _restricted(steps: tuple[Step, ...]) -> bool:
+    return all(s.restricted for s in steps)
+
+
+def services(plan: Plan) -> tuple[Service, ...]:
+    sharded = {p.service: p for p in plan.sharded_runs}
+    accounts = _accounts(plan)
+    return tuple(
+        Service(
+            run=run,
+            sharded=sharded.get(run.service),
+            arguments=_arguments(run, sharded.get(run.service)),
+            service_account=accounts.get(run.meta.namespace, n.PRODUCT + "-runner"),
+            pod_restricted=_restricted(run.steps),
+        )
+        for run in plan.runs
+    )
+
+
+def _run(job: JobRun | ShardedJobRun, entrypoint: str) -> Run:
+    params: tuple[tuple[str, object], ...] = job.run.params
+    patch = pod_spec_patch(job.run.user_resources)
+    if patch != NO_PATCH:
+        params = (*params, (n.PARAM_POD_SPEC_PATCH, patch))
+    return Run(
+        meta=job.meta,
+        template=n.task_name(job.service),
+        entrypoint=entrypoint,
+        params=params,
+        spec=job.run,
+        deadline=deadline_seconds(job.run.timeout),
+        source=job.source,
+    )
+
+
+def runs(plan: Plan) -> tuple[Run, ...]:
+    single = (_run(job, n.ARGO_TEMPLATE_RUN) for job in plan.jobs)
+    sharded = (_run(job, n.ARGO_TEMPLATE_SHARDED) for job in plan.sharded_jobs)
+    return (*single, *sharded)
+
+
+def _executor_binding(namespace: str | None, account: str) -> RoleBinding:
+    meta = Meta(n.ARGO_EXECUTOR_ROLE, namespace, ((n.LABEL_PART_OF, n.PRODUCT),))
+    return RoleBinding(meta, "Role", n.ARGO_EXECUTOR_ROLE, account, namespace or "default")
+
+
+def _objects(plan: Plan) -> Iterator[Item]:
+    """(template, kind, name, namespace, origin, context) of every object, in plan order."""
+    for cm in plan.runtime:
+        yield "configmap", "ConfigMap", cm.meta.name, cm.meta.namespace, cm.source, {"cm": cm}
+    for s in services(plan):
+        meta = s.run.meta
+        yield "workflowtemplate", "WorkflowTemplate", meta.name, meta.namespace, s.run.source, {"s": s}
+    for r in runs(plan):
+        yield "workflow", "Workflow", r.meta.name, r.meta.namespace, r.source, {"r": r}
+    for a in plan.accounts:
+        ns, source = a.meta.namespace, a.source
+        context = {"meta": a.meta, "pull_secrets": a.image_pull_secrets}
+        yield "serviceaccount", "ServiceAccount", a.meta.name, ns, source, context
+        binding = _executor_binding(ns, a.meta.name)
+        meta = binding.meta
+        yield "role", "Role", meta.name, ns, source, {"meta": meta, "rules": EXECUTOR_RULES}
+        yield "rolebinding", "RoleBinding", binding.meta.name, ns, source, {"b": binding}
+
+
+def render(plan: Plan) -> list[RenderedDoc]:
+    """Every object of the plan as one YAML file, plus the ``kustomization.yaml`` that lists them."""
+    items = (
+        (t, kind, name, ns, origin, {**TEMPLATE_GLOBALS, **context})
+        for t, kind, name, ns, origin, context in _objects(plan)
+    )
+    return render_items(BACKEND, argo_ref, items)

@@ -1,0 +1,12 @@
+"""RBAC as data: one rule of a Role or ClusterRole, rendered by ``templates/kubernetes/role.yaml.j2``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
