@@ -202,6 +202,25 @@ ARGO_MAIN_CONTAINER = "main"
 ARGO_EXECUTOR_ROLE = f"{PRODUCT}-executor"
 ARGO_RESULTS_VOLUME = "odahu-results"
 ARGO_RESULTS_DIR = "/odahu/results"
+# Argo Server's webhook: one ServiceAccount per service whose bearer token a call carries (directly, or
+# put in by Argo Server for a signed call listed in its clients Secret: argo-workflows
+# server/auth/webhook/interceptor.go), and the token Secret Argo Server reads for it
+# (util/secrets/secret_name.go TokenName).
+ARGO_WEBHOOK_CLIENTS_SECRET = "argo-workflows-webhook-clients"
+ANNOTATION_WEBHOOK_AUTH = "batch.odahu.org/webhook-auth"
+ANNOTATION_SERVICE_ACCOUNT_NAME = "kubernetes.io/service-account.name"
+
+
+def webhook_account_name(service: str) -> str:
+    """The ServiceAccount a service's webhook calls act as (services are at most 53 characters)."""
+    return f"{service}-webhook"
+
+
+def service_account_token_name(account: str) -> str:
+    """The Secret holding ``account``'s token, named as Argo Server looks it up."""
+    return f"{account}.service-account-token"
+
+
 PARAM_POD_SPEC_PATCH = "pod-spec-patch"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from compiler import naming as n
 from compiler.manifests.references import Prerequisites, Ref, env_refs, kube_references
 from compiler.manifests.references import prerequisites as common_prerequisites
 
@@ -55,6 +56,11 @@ def references(obj: Mapping[str, Any]) -> Iterator[Ref]:
         ref = (spec.get("submit") or {}).get("workflowTemplateRef") or {}
         if ref.get("name"):
             yield Ref("WorkflowTemplate", ns, ref["name"])
+        # A signed call is matched against the entry named after the service's webhook account in Argo
+        # Server's clients Secret, which the user creates (compiler/argo/webhook.py).
+        if (meta.get("annotations") or {}).get(n.ANNOTATION_WEBHOOK_AUTH) == "hmac":
+            account = n.webhook_account_name(meta.get("name", ""))
+            yield Ref("Secret", ns, n.ARGO_WEBHOOK_CLIENTS_SECRET, account)
     else:
         yield from kube_references(obj)
 

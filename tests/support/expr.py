@@ -178,7 +178,15 @@ class _Parser:
         return tuple(out)
 
     def pair(self) -> tuple[Any, Any]:
-        key = self.expression()
+        """``parseMapExpression``: a key is a string, number or bare name (a string), or ``(expression)``."""
+        kind, value = self.cur
+        if kind in ("num", "str", "id"):
+            key: tuple[Any, ...] = ("lit", str(value))
+            self.at += 1
+        elif self.is_op("("):
+            key = self.expression()
+        else:
+            raise CompileError(f"a map key must be a quoted string, a number, a identifier (got {value!r})")
         self.expect(":")
         return key, self.expression()
 
@@ -372,7 +380,7 @@ class _Run:
         return value
 
     def _ident(self, name: str) -> Any:
-        return self.env[name]
+        return self.env.get(name)  # run over another env than the checked one: a missing name is nil
 
     def _pointer(self) -> Any:
         return self.pointer[-1]
@@ -528,11 +536,12 @@ def go_float(value: float) -> str:
 BUILTIN_FUNCS = {"type": expr_type, "keys": expr_keys, "len": expr_len, "int": expr_int, "string": go_format}
 
 
-def compile_and_run(source: str, env: Mapping[str, Any]) -> Any:
-    """``expr.Compile(source, expr.Env(env))`` then ``expr.Run``: CompileError or ExprError on failure."""
+def compile_and_run(source: str, env: Mapping[str, Any], run_env: Mapping[str, Any] | None = None) -> Any:
+    """``expr.Compile(source, expr.Env(env))`` then ``expr.Run`` over ``run_env`` (default: ``env``):
+    CompileError or ExprError on failure."""
     tree = parse(source)
     check(tree, env)
     try:
-        return _Run(env, []).eval(tree)
+        return _Run(env if run_env is None else run_env, []).eval(tree)
     except RecursionError as exc:  # pragma: no cover - deeper than any expression the webhook emits
         raise ExprError(str(exc)) from None

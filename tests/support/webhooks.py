@@ -82,4 +82,11 @@ def tekton(rules: WebhookRules, body: Any) -> Params:
     }
 
 
-BACKENDS: dict[str, Verdict] = {"tekton": tekton}
+def argo(rules: WebhookRules, body: Any) -> Params:
+    from compiler.argo.expr import parameters, selector
+    from tests.support.argo_events import dispatch_one
+
+    return dispatch_one(selector(rules), parameters(rules), body, rules.service)
+
+
+BACKENDS: dict[str, Verdict] = {"tekton": tekton, "argo": argo}

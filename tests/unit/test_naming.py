@@ -73,11 +73,13 @@ REQUEST_IDS = [
 ]
 
 
+@pytest.mark.parametrize("backend", sorted(webhooks.BACKENDS))
 @pytest.mark.parametrize("value", REQUEST_IDS)
-def test_one_request_id_rule_for_committed_jobs_and_the_webhook(value: str) -> None:
-    """naming.request_id_problem (compile time, local webhook bodies) accepts exactly what the Trigger's CEL
-    filter accepts, run with cel-python as Tekton Triggers' cel interceptor runs it."""
+def test_one_request_id_rule_for_committed_jobs_and_the_webhook(value: str, backend: str) -> None:
+    """naming.request_id_problem (compile time, local webhook bodies) accepts exactly what each backend's
+    webhook accepts: the Trigger's CEL filter run with cel-python as Tekton Triggers runs it, the
+    WorkflowEventBinding's selector run as Argo Server runs it (tests/support/argo_events.py)."""
     pytest.importorskip("celpy")
     body = {"spec": {"inferenceServiceId": "svc", "requestId": value}}
-    accepted = webhooks.tekton(webhooks.rules(), body) is not None
+    accepted = webhooks.BACKENDS[backend](webhooks.rules(), body) is not None
     assert (request_id_problem(value) is None) is accepted

@@ -39,6 +39,7 @@ from compiler.pipeline import analyse, generate_documents
 from compiler.plan.planner import plan
 from compiler.runtime_bundle import load_bundle
 from compiler.tekton.cel import interceptors
+from tests.support import webhooks
 
 Body = dict[str, Any]
 PARAMS = (n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH, n.PARAM_OUTPUT_CONNECTION, n.PARAM_OUTPUT_PATH)
@@ -143,6 +144,14 @@ def filter_verdict(body: Body, tmp: Path) -> tuple[str, ...] | None:
     return tuple(values[n.overlay_key(p)] for p in PARAMS)
 
 
+def argo_verdict(body: Body, tmp: Path) -> tuple[str, ...] | None:
+    """The WorkflowEventBinding's selector and parameters, run as Argo Server runs them."""
+    project, diags, _ = analyse([str(p) for p in project_files(tmp)], for_cluster=True)
+    assert project is not None, diags
+    params = webhooks.argo(plan(project, load_bundle()).triggers[0].rules, body)
+    return None if params is None else tuple(params[p] for p in PARAMS)
+
+
 def taskrun_params(paths: list[Path], job_name: str) -> tuple[str, ...] | None:
     result = generate_documents(paths, for_cluster=True)
     if result.generated is None or not result.generated.ok:
@@ -186,6 +195,7 @@ def test_accepted_everywhere_with_the_same_params(
     expected = params or ACCEPTED_PARAMS[case]
     assert validate_verdict(body, tmp_path)
     assert filter_verdict(body, tmp_path) == expected
+    assert argo_verdict(body, tmp_path) == expected
     assert job_file_verdict(body, tmp_path) == expected
     assert webhook_verdict(body, tmp_path) == expected
 
@@ -193,6 +203,7 @@ def test_accepted_everywhere_with_the_same_params(
 @pytest.mark.parametrize(("case", "body"), REFUSED, ids=[c[0] for c in REFUSED])
 def test_refused_everywhere(tmp_path: Path, case: str, body: Body) -> None:
     assert filter_verdict(body, tmp_path) is None
+    assert argo_verdict(body, tmp_path) is None
     if case not in WEBHOOK_ONLY:
         assert webhook_verdict(body, tmp_path) is None
         assert not validate_verdict(body, tmp_path)
