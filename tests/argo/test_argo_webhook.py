@@ -217,3 +217,31 @@ def test_a_sharded_services_webhook_runs_its_sharded_template(tree: Objects) -> 
 @pytest.mark.xfail(strict=True, reason="the WorkflowTemplate has no activeDeadlineSeconds")
 def test_a_webhook_run_keeps_the_services_timeout(tree: Objects) -> None:
     assert _of(tree, "WorkflowTemplate", SERVICE)["spec"].get("activeDeadlineSeconds") == 600
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+def test_each_examples_binding_fills_its_templates_arguments(example: str) -> None:
+    """A call naming only the service creates a Workflow whose parameters are arguments its
+    WorkflowTemplate declares (an undeclared one would be ignored by the steps)."""
+    result = generate_documents([EXAMPLES / example], for_cluster=False, target="argo")
+    assert result.generated is not None, result.diagnostics
+    objects = result.generated.objects
+    bindings = [o for o in objects if o.get("kind") == "WorkflowEventBinding"]
+    for binding in bindings:
+        ns, service = binding["metadata"]["namespace"], binding["metadata"]["name"]
+        template = _of(objects, "WorkflowTemplate", service)
+        arguments = template["spec"]["arguments"]["parameters"]
+        declared = {p["name"] for p in arguments}
+        body = _body(service)
+        if not next(p for p in arguments if p["name"] == "data-connection").get("value"):
+            # no default location (ODAHU's services): the call names the connection the service allows
+            ref = {"connection": "models-output", "path": "in"}
+            body = _body(service, dataSource=ref, outputDestination=ref)
+        outcome = argo_events.call(objects, ns, service, body, n.webhook_account_name(service))
+        assert outcome.events == []
+        (created,) = outcome.created
+        assert set(created["parameters"]) <= declared
+        assert created["labels"][n.LABEL_SERVICE] == service
