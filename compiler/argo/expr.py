@@ -12,8 +12,10 @@ What the expressions rely on, from the expr source (paths in expr-lang/expr v1.1
   (``vm/runtime/runtime.go`` ``Fetch``); ``a?.b`` gives nil when ``a`` is nil and ``a ?? b`` gives ``b``
   when ``a`` is nil (``parser/parser.go``; ``??`` cannot be mixed with another operator without parentheses,
   so every ``??`` here is parenthesised);
-- ``&&``, ``||`` and ``?:`` evaluate left to right and stop early (``compiler/compiler.go``), and their
-  operands must be booleans at run time (``vm/vm.go`` ``OpJumpIfFalse``), so every guard comes first;
+- ``&&``, ``||`` and ``?:`` evaluate left to right and stop early (``compiler/compiler.go``: jumps,
+  as ``conf/config.go`` ``CreateNew`` sets ``ShortCircuit`` and Argo passes no option against it), and
+  their conditions must be booleans at run time (``vm/vm.go`` ``OpJumpIfFalse``), so every guard comes
+  first;
 - ``==`` between values of different types is false, never an error (``vm/runtime`` ``Equal``), and
   numbers of different kinds compare by value (``1 == 1.0``);
 - ``matches`` on nil is false and on any other non-string an error (``vm/vm.go`` ``OpMatches``,
