@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,18 @@ def test_each_examples_binding_fills_its_templates_arguments(example: str) -> No
         (created,) = outcome.created
         assert set(created["parameters"]) <= declared
         assert created["labels"][n.LABEL_SERVICE] == service
+
+
+def test_every_readme_body_starts_its_service_on_argo() -> None:
+    """The README's webhook bodies, at their service's endpoint, create a Workflow (their Tekton twin is
+    tests/cluster/test_triggers.py)."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    bodies = [json.loads(b) for b in re.findall(r"(?:-d |BODY=)'(\{.*?\})'", readme, re.S)]
+    assert bodies
+    result = generate_documents([EXAMPLES], for_cluster=False, target="argo")
+    assert result.generated is not None, result.diagnostics
+    for body in bodies:
+        service = body["spec"]["inferenceServiceId"]
+        account = n.webhook_account_name(service)
+        outcome = argo_events.call(result.generated.objects, NS, service, json.dumps(body).encode(), account)
+        assert (len(outcome.created), outcome.events) == (1, []), body
