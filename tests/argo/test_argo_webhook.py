@@ -223,6 +223,19 @@ def test_a_webhook_run_keeps_the_services_timeout(tree: Objects) -> None:
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def _scripts_read_no_parameter(template: dict[str, Any]) -> bool:
+    """Webhook values reach the steps as whole argv items or env values: no ``sh -c`` script of the
+    WorkflowTemplate holds a ``{{...}}`` reference (Argo substitutes it as text, util/template/replace.go)."""
+    for t in template["spec"]["templates"]:
+        containers = [t.get("container") or {}, *((t.get("containerSet") or {}).get("containers") or ())]
+        for c in containers:
+            argv = [*c.get("command", ()), *c.get("args", ())]
+            scripts = [argv[i + 1] for i, item in enumerate(argv[:-1]) if item == "-c"]
+            if any("{{" in script for script in scripts):
+                return False
+    return True
+
+
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
 def test_each_examples_binding_fills_its_templates_arguments(example: str) -> None:
     """A call naming only the service creates a Workflow whose parameters are arguments its
@@ -245,6 +258,9 @@ def test_each_examples_binding_fills_its_templates_arguments(example: str) -> No
         assert outcome.events == []
         (created,) = outcome.created
         assert set(created["parameters"]) <= declared
+        # a call sets the run params only: never replace-output, never the pod spec patch
+        assert set(created["parameters"]) <= {*n.RUN_PARAMS, n.PARAM_SHARD_COUNT}
+        assert _scripts_read_no_parameter(template)
         assert created["labels"][n.LABEL_SERVICE] == service
 
 
@@ -261,3 +277,10 @@ def test_every_readme_body_starts_its_service_on_argo() -> None:
         account = n.webhook_account_name(service)
         outcome = argo_events.call(result.generated.objects, NS, service, json.dumps(body).encode(), account)
         assert (len(outcome.created), outcome.events) == (1, []), body
+
+
+def test_the_script_check_sees_a_pasted_value() -> None:
+    pasted = {"command": ["sh", "-c"], "args": ['echo "{{workflow.parameters.request-id}}"']}
+    as_argv = {"command": ["python3", "x.py", "{{workflow.parameters.request-id}}"]}
+    assert not _scripts_read_no_parameter({"spec": {"templates": [{"container": pasted}]}})
+    assert _scripts_read_no_parameter({"spec": {"templates": [{"containerSet": {"containers": [as_argv]}}]}})
