@@ -10,9 +10,10 @@ and its job) into a temp dir, then, in this process:
 * floor: ``yaml.dump`` with ``CSafeDumper`` of the very same output objects, one string per file.
 
 Each measurement runs ``--repeat`` times, interleaved with the others, and the best run counts.
-Prints both figures, the ratio (target: compile <= 3x the floor) and where the time goes.
+Prints both figures, the ratio (target: compile <= 3x the floor) and where the time goes, for each
+backend (``--target``: tekton, argo, or both, the default), each against the floor of its own output.
 
-Run: python bench/bench_compile.py [--services N] [--repeat N]
+Run: python bench/bench_compile.py [--services N] [--repeat N] [--target tekton|argo|both]
 """
 
 from __future__ import annotations
@@ -32,11 +33,9 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from compiler import pipeline
-from compiler.backend import Generated, paused_gc
+from compiler.backend import BACKENDS, TARGETS, Generated, Target, paused_gc
 from compiler.plan.planner import plan
 from compiler.runtime_bundle import RuntimeBundle, load_bundle
-from compiler.tekton.guards import check
-from compiler.tekton.render import render
 
 T = TypeVar("T")
 HEAD = "apiVersion: batch.odahu.org/v1alpha1\n"
@@ -103,11 +102,14 @@ def floor(objects: list[dict[str, Any]]) -> int:
     return sum(len(yaml.dump(o, Dumper=yaml.CSafeDumper, sort_keys=False)) for o in objects)
 
 
-def one_round(specs: Path, out: Path, bundle: RuntimeBundle) -> tuple[dict[str, float], Generated]:
+def one_round(
+    specs: Path, out: Path, bundle: RuntimeBundle, target: Target
+) -> tuple[dict[str, float], Generated]:
     """One run of every measurement; the stages each run on the previous stage's output."""
     times: dict[str, float] = {}
+    backend = BACKENDS[target]
     shutil.rmtree(out, ignore_errors=True)
-    times["compile"], result = timed(lambda: pipeline.compile([specs], out, bundle=bundle))
+    times["compile"], result = timed(lambda: pipeline.compile([specs], out, bundle=bundle, target=target))
     assert result.ok, result.diagnostics[:5]
     assert result.generated is not None
     objects = list(result.generated.objects)
@@ -117,7 +119,7 @@ def one_round(specs: Path, out: Path, bundle: RuntimeBundle) -> tuple[dict[str, 
     with paused_gc():
         times["floor"], _ = timed(lambda: floor(objects))
     before = snapshot(out.parent)
-    times["recompile"], again = timed(lambda: pipeline.compile([specs], out, bundle=bundle))
+    times["recompile"], again = timed(lambda: pipeline.compile([specs], out, bundle=bundle, target=target))
     assert again.emitted is not None
     assert not again.emitted.written
     assert snapshot(out.parent) == before, "a no-change recompile wrote files"
@@ -125,8 +127,8 @@ def one_round(specs: Path, out: Path, bundle: RuntimeBundle) -> tuple[dict[str, 
         times["analyse"], (project, _, _) = timed(lambda: pipeline.analyse([specs], for_cluster=True))
         assert project is not None
         times["plan"], planned = timed(lambda: plan(project, bundle))
-        times["render"], docs = timed(lambda: render(planned))
-        times["guards"], _ = timed(lambda: check(docs))
+        times["render"], docs = timed(lambda: backend.render(planned))
+        times["guards"], _ = timed(lambda: backend.check(docs))
     return times, result.generated
 
 
@@ -134,14 +136,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=1000, help="services (and as many jobs)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the measurements; the best counts")
+    parser.add_argument("--target", choices=(*TARGETS, "both"), default="both", help="the backend(s)")
     args = parser.parse_args()
+    targets: tuple[Target, ...] = TARGETS if args.target == "both" else (args.target,)
 
     with tempfile.TemporaryDirectory(prefix="odahu-bench-") as tmp:
         specs = generate_specs(Path(tmp), args.services)
         bundle = load_bundle()  # read once: the programs must not change between the rounds
-        # Rounds interleave the measurements and the best of each counts, so that load from other
-        # processes on the machine skews the ratio as little as possible.
-        rounds = [one_round(specs, Path(tmp) / "build", bundle) for _ in range(args.repeat)]
+        # Rounds interleave the measurements (and the backends) and the best of each counts, so that
+        # load from other processes on the machine skews the ratios as little as possible.
+        rounds: dict[Target, list[tuple[dict[str, float], Generated]]] = {t: [] for t in targets}
+        for _ in range(args.repeat):
+            for target in targets:
+                rounds[target].append(one_round(specs, Path(tmp) / f"build-{target}", bundle, target))
+    for target in targets:
+        report(target, rounds[target], args.services)
+    return 0
+
+
+def report(target: Target, rounds: list[tuple[dict[str, float], Generated]], services: int) -> None:
     best = {key: min(times[key] for times, _ in rounds) for key in rounds[0][0]}
     generated = rounds[-1][1]
     floor_s = best["floor"]
@@ -151,7 +164,8 @@ def main() -> int:
     def row(label: str, key: str) -> str:
         return f"{label:34s} {best[key]:8.3f} s   {best[key] / floor_s:5.2f}x floor"
 
-    print(f"input: {args.services} services, {args.services} jobs, {CONNECTIONS} connections")
+    print(f"== {target}")
+    print(f"input: {services} services, {services} jobs, {CONNECTIONS} connections")
     print(f"output: {len(generated.docs)} files, {size / 1e6:.1f} MB (CSafeDumper: {dumped / 1e6:.1f} MB)")
     with_gc = best["floor with gc"]
     print(f"{'floor (CSafeDumper, same objects)':34s} {floor_s:8.3f} s   (with the GC on: {with_gc:.3f} s)")
@@ -164,7 +178,6 @@ def main() -> int:
     print(row("  guards (parse back, rules)", "guards"))
     rest = best["compile"] - sum(best[k] for k in ("analyse", "plan", "render", "guards"))
     print(f"{'  emit and the rest (by difference)':34s} {rest:8.3f} s   {rest / floor_s:5.2f}x floor")
-    return 0
 
 
 if __name__ == "__main__":

@@ -204,8 +204,7 @@ ARGO_RESULTS_VOLUME = "odahu-results"
 ARGO_RESULTS_DIR = "/odahu/results"
 # Argo Server's webhook: one ServiceAccount per service whose bearer token a call carries (directly, or
 # put in by Argo Server for a signed call listed in its clients Secret: argo-workflows
-# server/auth/webhook/interceptor.go), and the token Secret Argo Server reads for it
-# (util/secrets/secret_name.go TokenName).
+# server/auth/webhook/interceptor.go, which reads the token from argo_token_secret_name(account)).
 ARGO_WEBHOOK_CLIENTS_SECRET = "argo-workflows-webhook-clients"
 ANNOTATION_WEBHOOK_AUTH = "batch.odahu.org/webhook-auth"
 ANNOTATION_SERVICE_ACCOUNT_NAME = "kubernetes.io/service-account.name"
@@ -216,12 +215,13 @@ def webhook_account_name(service: str) -> str:
     return f"{service}-webhook"
 
 
-def service_account_token_name(account: str) -> str:
-    """The Secret holding ``account``'s token, named as Argo Server looks it up."""
-    return f"{account}.service-account-token"
-
-
 PARAM_POD_SPEC_PATCH = "pod-spec-patch"
+
+
+def argo_token_secret_name(service_account: str) -> str:
+    """The Secret the Argo controller mounts as the executor's API token: ``<account>.service-account-token``
+    (argo-workflows util/secrets/secret_name.go TokenName; docs/service-account-secrets.md)."""
+    return f"{service_account}.service-account-token"
 
 
 # --- environment --------------------------------------------------------------------------------

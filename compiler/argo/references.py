@@ -25,9 +25,14 @@ def _spec_refs(spec: Mapping[str, Any], ns: str | None) -> Iterator[Ref]:
         ref = spec["workflowTemplateRef"]
         kind = "ClusterWorkflowTemplate" if ref.get("clusterScope") else "WorkflowTemplate"
         yield Ref(kind, None if ref.get("clusterScope") else ns, ref["name"])
-    for account in (spec.get("serviceAccountName"), (spec.get("executor") or {}).get("serviceAccountName")):
-        if account:
-            yield Ref("ServiceAccount", ns, account)
+    if spec.get("serviceAccountName"):
+        yield Ref("ServiceAccount", ns, spec["serviceAccountName"])
+    executor = (spec.get("executor") or {}).get("serviceAccountName")
+    if executor:
+        # The controller mounts the executor's token Secret in every pod (workflow/controller/workflowpod.go
+        # setupServiceAccount; util/secrets/secret_name.go): a missing one keeps every pod from starting.
+        yield Ref("ServiceAccount", ns, executor)
+        yield Ref("Secret", ns, n.argo_token_secret_name(executor))
     for secret in spec.get("imagePullSecrets") or ():
         yield Ref("Secret", ns, secret["name"])
     volumes = list(spec.get("volumes") or ())

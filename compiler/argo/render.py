@@ -139,6 +139,13 @@ def _objects(plan: Plan) -> Iterator[Item]:
         ns, source = a.meta.namespace, a.source
         context = {"meta": a.meta, "pull_secrets": a.image_pull_secrets}
         yield "serviceaccount", "ServiceAccount", a.meta.name, ns, source, context
+        token = Meta(
+            n.argo_token_secret_name(a.meta.name),
+            ns,
+            ((n.LABEL_PART_OF, n.PRODUCT),),
+            (("kubernetes.io/service-account.name", a.meta.name),),
+        )
+        yield "serviceaccounttoken", "Secret", token.name, ns, source, {"meta": token}
         binding = _executor_binding(ns, a.meta.name)
         meta = binding.meta
         yield "role", "Role", meta.name, ns, source, {"meta": meta, "rules": EXECUTOR_RULES}

@@ -103,10 +103,8 @@ def _account_items(trigger: WebhookTrigger) -> Iterator[Item]:
     account = n.webhook_account_name(trigger.service)
     sa = Meta(account, ns, labels)
     yield "serviceaccount", "ServiceAccount", account, ns, source, {"meta": sa, "pull_secrets": ()}
-    # After its ServiceAccount (the default wave 0): Kubernetes' token controller deletes a token Secret
-    # whose account does not exist (kubernetes pkg/controller/serviceaccount/tokens_controller.go).
-    annotations = ((n.ANNOTATION_SYNC_WAVE, "1"), (n.ANNOTATION_SERVICE_ACCOUNT_NAME, account))
-    token = Meta(n.service_account_token_name(account), ns, labels, annotations)
+    annotations = ((n.ANNOTATION_SERVICE_ACCOUNT_NAME, account),)
+    token = Meta(n.argo_token_secret_name(account), ns, labels, annotations)
     yield "serviceaccounttoken", "Secret", token.name, ns, source, {"meta": token}
     role = Meta(account, ns, labels)
     yield "role", "Role", account, ns, source, {"meta": role, "rules": submit_rules(trigger.service)}

@@ -117,8 +117,10 @@ def prerequisites(
     for obj in objects:
         referrer = _identity(obj)
         for ref in references(obj):
-            if ref.kind == "Secret":
+            if ref.kind == "Secret" and (ref.kind, ref.namespace, ref.name) not in emitted:
                 secrets.setdefault(referrer, set()).add(ref)
+            elif ref.kind == "Secret":
+                continue
             elif ref.kind == "ClusterInterceptor":
                 interceptors.add(ref.name)
             elif ref.kind in must_emit and (ref.kind, ref.namespace, ref.name) not in emitted:

@@ -53,7 +53,7 @@ def test_every_webhook_object_passes_argos_schema(tree: Objects) -> None:
         assert {
             ("WorkflowEventBinding", service),
             ("ServiceAccount", account),
-            ("Secret", n.service_account_token_name(account)),
+            ("Secret", n.argo_token_secret_name(account)),
             ("Role", account),
             ("RoleBinding", account),
         } <= kinds
@@ -69,8 +69,6 @@ def test_git_holds_no_token(tree: Objects) -> None:
     assert secret["metadata"]["annotations"]["kubernetes.io/service-account.name"] == account
     assert "data" not in secret
     assert "stringData" not in secret
-    # after its account: a token Secret of a missing account is deleted
-    assert secret["metadata"]["annotations"][n.ANNOTATION_SYNC_WAVE] == "1"
 
 
 def test_the_role_allows_exactly_submitting_its_own_service(tree: Objects) -> None:
