@@ -29,7 +29,7 @@ opens its whole API under its own account, so it is refused (E410).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,26 @@ def auth_none_error(trigger: WebhookTrigger) -> Diagnostic:
         hint="remove 'auth: none' (a call then carries the HMAC of its body), or use 'auth: token'",
         field="spec.triggers.webhook.auth",
     )
+
+
+def token_warnings(located: Iterable[tuple[Mapping[str, Any], Location]]) -> list[Diagnostic]:
+    """W302 for each binding whose calls carry the account's token: a Kubernetes credential that can also
+    create Workflows in the namespace through the Kubernetes API, around the selector and
+    ``resourceNames`` (only Argo Server reads a template before creating a Workflow)."""
+    return [
+        Diagnostic(
+            "W302",
+            f"InferenceService '{obj['metadata']['name']}': with the Argo backend, auth: token hands "
+            "callers a Kubernetes token that can create any Workflow in the namespace, not only this service's",
+            where,
+            severity="warning",
+            hint="remove 'auth: token': the default HMAC keeps the token inside the cluster",
+            field="spec.triggers.webhook.auth",
+        )
+        for obj, where in located
+        if obj.get("kind") == "WorkflowEventBinding"
+        and (obj["metadata"].get("annotations") or {}).get(n.ANNOTATION_WEBHOOK_AUTH) == "token"
+    ]
 
 
 def _account_items(trigger: WebhookTrigger) -> Iterator[Item]:

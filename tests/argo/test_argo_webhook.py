@@ -190,6 +190,9 @@ def test_a_token_webhook_needs_no_clients_entry(tmp_path: Path) -> None:
     binding = next(o for o in result.generated.objects if o["kind"] == "WorkflowEventBinding")
     assert binding["metadata"]["annotations"][n.ANNOTATION_WEBHOOK_AUTH] == "token"
     assert n.ARGO_WEBHOOK_CLIENTS_SECRET not in result.generated.prerequisites.as_text()
+    (warning,) = [d for d in result.diagnostics if d.code == "W302"]
+    assert warning.field == "spec.triggers.webhook.auth"
+    assert warning.location.line > 1
 
 
 def test_auth_none_is_refused_with_a_located_error(tmp_path: Path) -> None:
