@@ -105,7 +105,8 @@ def token_warnings(located: Iterable[tuple[Mapping[str, Any], Location]]) -> lis
         Diagnostic(
             "W302",
             f"InferenceService '{obj['metadata']['name']}': with the Argo backend, auth: token hands "
-            "callers a Kubernetes token that can create any Workflow in the namespace, not only this service's",
+            "callers a Kubernetes token that can create any Workflow in the namespace, not only this "
+            "service's",
             where,
             severity="warning",
             hint="remove 'auth: token': the default HMAC keeps the token inside the cluster",
