@@ -43,7 +43,7 @@ from typing import Any
 
 from compiler.argo import rules_flow
 from compiler.argo.rules_names import check_arguments, check_field_names, check_outputs
-from compiler.argo.rules_scope import Spec, find_cycle, template_type
+from compiler.argo.rules_scope import Spec, find_cycle, template_names, template_type
 from compiler.manifests.violations import Sink, Violation, as_list, as_map, as_str, maps, ptr
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
@@ -63,14 +63,18 @@ def check_documents(docs: Sequence[Mapping[str, Any]]) -> list[Violation]:
         if isinstance(d, Mapping) and d.get("kind") == "WorkflowTemplate"
     }
     out: list[Violation] = []
+    names = template_names(templates)
     for doc in docs:
         if isinstance(doc, Mapping) and doc.get("apiVersion") == ARGO_API_VERSION:
-            check_document(doc, templates, out)
+            check_document(doc, templates, out, names)
     return out
 
 
 def check_document(
-    doc: Mapping[str, Any], workflow_templates: Mapping[str, Mapping[str, Any]], out: list[Violation]
+    doc: Mapping[str, Any],
+    workflow_templates: Mapping[str, Mapping[str, Any]],
+    out: list[Violation],
+    names: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     kind = as_str(doc.get("kind"))
     meta = as_map(doc.get("metadata"))
@@ -80,7 +84,8 @@ def check_document(
         return
     spec = as_map(doc.get("spec"))
     ref_target = _referenced_template(spec, workflow_templates, sink)
-    context = Spec.of(doc, ref_target, kind == "Workflow", workflow_templates)
+    known = names if names is not None else template_names(workflow_templates)
+    context = Spec.of(doc, ref_target, kind == "Workflow", known)
     check_entrypoints(spec, context, sink)
     check_field_names(as_list(spec.get("templates")), "/spec/templates", sink, "AW2")
     check_arguments(spec.get("arguments"), "/spec/arguments", not context.submitted, sink)

@@ -66,7 +66,7 @@ class Spec:
         doc: Mapping[str, Any],
         ref: Mapping[str, Any] | None,
         submitted: bool,
-        workflow_templates: Mapping[str, Mapping[str, Any]],
+        workflow_templates: Mapping[str, frozenset[str]],
     ) -> Spec:
         spec, ref_spec = as_map(doc.get("spec")), as_map(as_map(ref).get("spec"))
         own = list(maps(spec.get("templates")))
@@ -85,13 +85,16 @@ class Spec:
             globals=frozenset(_globals(doc, ref_spec, templates)),
             submitted=submitted,
             templates_known=not isinstance(spec.get("workflowTemplateRef"), Mapping) or ref is not None,
-            workflow_templates={
-                name: frozenset(
-                    as_str(t.get("name")) for _, t in maps(as_map(wft.get("spec")).get("templates"))
-                )
-                for name, wft in workflow_templates.items()
-            },
+            workflow_templates=workflow_templates,
         )
+
+
+def template_names(workflow_templates: Mapping[str, Mapping[str, Any]]) -> dict[str, frozenset[str]]:
+    """name -> the names of its templates, for each WorkflowTemplate (computed once per check)."""
+    return {
+        name: frozenset(as_str(t.get("name")) for _, t in maps(as_map(wft.get("spec")).get("templates")))
+        for name, wft in workflow_templates.items()
+    }
 
 
 def _globals(doc: Mapping[str, Any], ref_spec: Mapping[str, Any], templates: Mapping[str, Any]) -> set[str]:

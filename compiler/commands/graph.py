@@ -1,7 +1,8 @@
 """``odahu-batch graph SPECS [--service NAME]``: a service's run as a Mermaid flowchart.
 
 The specs are compiled in memory (nothing is written) and the picture is read off the compiled
-Task and, for a sharded service, its Pipeline. With ``--service`` the output is the flowchart alone
+Task and, for a sharded service, its Pipeline (with ``--target argo``, or ``BatchSettings.backend: argo``:
+the WorkflowTemplate). With ``--service`` the output is the flowchart alone
 (for ``mmdc`` or an editor); without, a Markdown section with a fenced ``mermaid`` block per service.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from compiler.commands import compiled_objects
+from compiler.commands import add_target_flag, compiled_objects
 from compiler.diagnostics import did_you_mean
 from compiler.graph import mermaid, services
 from compiler.pipeline import generate_documents
@@ -24,11 +25,13 @@ odahu-batch graph specs/ --service scorer > scorer.mmd
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="SPECS", help="spec files or folders (*.yaml, *.yml)")
     parser.add_argument("--service", metavar="NAME", help="one InferenceService (default: all, as Markdown)")
+    add_target_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     # Local connections are fine here: a picture deploys nothing.
-    objects = compiled_objects(generate_documents(args.paths, for_cluster=False), "odahu-batch graph")
+    compiled = generate_documents(args.paths, for_cluster=False, target=args.target)
+    objects = compiled_objects(compiled, "odahu-batch graph")
     if objects is None:
         return 1
     known = services(objects)

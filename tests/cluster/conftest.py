@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from compiler.backend import Target
 from compiler.pipeline import generate_documents
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -15,7 +16,12 @@ TREES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
 
 def compiled(*paths: Path) -> list[dict[str, Any]]:
     """The documents of a compiled tree (kustomization.yaml left out)."""
-    result = generate_documents(paths, for_cluster=True)
+    return compiled_for(None, *paths)
+
+
+def compiled_for(target: Target | None, *paths: Path) -> list[dict[str, Any]]:
+    """The documents of a tree compiled for ``target`` (default: the project's backend)."""
+    result = generate_documents(paths, for_cluster=True, target=target)
     assert result.generated is not None, result.diagnostics
     assert result.generated.ok, result.diagnostics
     return [dict(o) for o in result.generated.objects[1:]]

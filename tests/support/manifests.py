@@ -108,9 +108,7 @@ def check_documents_all(docs: Iterable[Mapping[str, Any]]) -> list[str]:
         if is_argo(doc):
             problems += validate_argo_schema(doc)
             if crd_defaults(doc) != doc:
-                problems.append(
-                    f"{describe(doc)}: not at its defaulting fixed point (drift)"
-                )
+                problems.append(f"{describe(doc)}: not at its defaulting fixed point (drift)")
         elif is_tekton(doc):
             problems += validate_tekton_schema(doc)
         else:

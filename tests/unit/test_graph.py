@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.backend import Target
 from compiler.cli import main
 from compiler.graph import mermaid, services
 from compiler.pipeline import generate_documents
@@ -21,8 +22,8 @@ EMBEDDED = re.compile(
 )
 
 
-def _objects(path: str) -> tuple[dict[str, object], ...]:
-    result = generate_documents([ROOT / path], for_cluster=False)
+def _objects(path: str, target: Target | None = None) -> tuple[dict[str, object], ...]:
+    result = generate_documents([ROOT / path], for_cluster=False, target=target)
     assert result.generated is not None
     return result.generated.objects
 
@@ -53,6 +54,25 @@ def test_sharded_service_is_plan_shards_merge() -> None:
     assert "plan --> shard" in chart
     assert "shard --> merge" in chart
     assert "shard_5[" in chart
+
+
+def test_the_argo_picture_shows_the_same_steps_in_one_pod() -> None:
+    tekton = mermaid(_objects("examples/s3"), "s3-multiplier")
+    argo = mermaid(_objects("examples/s3", "argo"), "s3-multiplier")
+    step = re.compile(r'run_\d+\["([^"]+)"')
+    # The same steps; Argo's sync-output also mounts the volume its summaries go to (no /tekton/results).
+    assert [x.replace(", results<br/>", "<br/>") for x in step.findall(argo)] == step.findall(tekton)
+    assert 'subgraph run["Workflow of WorkflowTemplate s3-multiplier: one pod"]' in argo
+
+
+def test_the_argo_sharded_picture_is_the_dag_and_its_queue() -> None:
+    chart = mermaid(_objects("examples/sharded", "argo"), "scorer")
+    assert 'subgraph shard["shard: one pod per shard (withParam), 8 at once"]' in chart
+    assert "plan --> shard" in chart
+    assert "shard --> merge" in chart
+    assert "3. merge<br/>" in chart  # only the plan's step, whose results Argo reads, is named main
+    assert "3. main<br/>" in chart.split("subgraph shard[")[0]
+    assert services(_objects("examples/sharded", "argo")) == ["ranker", "scorer"]
 
 
 def test_services_lists_every_compiled_task() -> None:
