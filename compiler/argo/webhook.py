@@ -36,11 +36,10 @@ from typing import Any
 from compiler import naming as n
 from compiler.argo.expr import literal, parameters, selector
 from compiler.diagnostics import CompileError, Diagnostic, Location
-from compiler.front.spec import Source
 from compiler.manifests.rbac import PolicyRule
+from compiler.manifests.render import Item
 from compiler.plan.model import Meta, Plan, RoleBinding, WebhookTrigger
 
-Item = tuple[str, str, str, str | None, Source | None, dict[str, Any]]
 ARGO_GROUP = ("argoproj.io",)
 
 
