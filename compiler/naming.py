@@ -124,7 +124,7 @@ STEP_SYNC_OUTPUT = "sync-output"
 
 PARAM_REQUEST_ID = "request-id"
 # A request id names the run's output folder and is a program argument: one rule for committed jobs (checks)
-# and webhook bodies (the Trigger's CEL filter, plan/triggers.py) and local webhook bodies alike.
+# and webhook bodies (the webhook rules, plan/triggers.py) and local webhook bodies alike.
 REQUEST_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 REQUEST_ID_MAX = 256
 
@@ -202,6 +202,19 @@ ARGO_MAIN_CONTAINER = "main"
 ARGO_EXECUTOR_ROLE = f"{PRODUCT}-executor"
 ARGO_RESULTS_VOLUME = "odahu-results"
 ARGO_RESULTS_DIR = "/odahu/results"
+# Argo Server's webhook: one ServiceAccount per service whose bearer token a call carries (directly, or
+# put in by Argo Server for a signed call listed in its clients Secret: argo-workflows
+# server/auth/webhook/interceptor.go, which reads the token from argo_token_secret_name(account)).
+ARGO_WEBHOOK_CLIENTS_SECRET = "argo-workflows-webhook-clients"
+ANNOTATION_WEBHOOK_AUTH = "batch.odahu.org/webhook-auth"
+ANNOTATION_SERVICE_ACCOUNT_NAME = "kubernetes.io/service-account.name"
+
+
+def webhook_account_name(service: str) -> str:
+    """The ServiceAccount a service's webhook calls act as (services are at most 53 characters)."""
+    return f"{service}-webhook"
+
+
 PARAM_POD_SPEC_PATCH = "pod-spec-patch"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from compiler import naming as n
 from compiler.argo.references import prerequisites
 from compiler.argo.rules import check_documents
+from compiler.argo.webhook import token_warnings
 from compiler.diagnostics import Diagnostic
 from compiler.manifests.guards import located
 from compiler.manifests.guards import unresolved as common_unresolved
@@ -60,6 +61,7 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
     for doc, obj in zip(docs, objects, strict=True):
         if doc.path != n.KUSTOMIZATION:
             diags += _size(doc, obj) + _names(doc)
+    diags += token_warnings((obj, located(doc)) for doc, obj in zip(docs, objects, strict=True))
     for v in check_documents(objects):
         if v.rule in _COVERED:
             continue

@@ -61,6 +61,11 @@ def references(obj: Mapping[str, Any]) -> Iterator[Ref]:
         ref = (spec.get("submit") or {}).get("workflowTemplateRef") or {}
         if ref.get("name"):
             yield Ref("WorkflowTemplate", ns, ref["name"])
+        # A signed call is matched against the entry named after the service's webhook account in Argo
+        # Server's clients Secret, which the user creates (compiler/argo/webhook.py).
+        if (meta.get("annotations") or {}).get(n.ANNOTATION_WEBHOOK_AUTH) == "hmac":
+            account = n.webhook_account_name(meta.get("name", ""))
+            yield Ref("Secret", ns, n.ARGO_WEBHOOK_CLIENTS_SECRET, account)
     else:
         yield from kube_references(obj)
 

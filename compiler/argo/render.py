@@ -2,8 +2,9 @@
 
 Per service a WorkflowTemplate (its single run, and for a sharded service the shard template and the
 plan -> shards -> merge dag), per committed job a Workflow with the run's content-hashed name, per
-namespace the runner's ServiceAccount and the executor's Role and RoleBinding, and the runtime
-ConfigMaps the Tekton backend ships, byte for byte. ``compiler/argo/DESIGN.md`` maps each object.
+namespace the runner's ServiceAccount and the executor's Role and RoleBinding, per service with a webhook
+its WorkflowEventBinding and the account its calls act as (``webhook.py``), and the runtime ConfigMaps
+the Tekton backend ships, byte for byte. ``compiler/argo/DESIGN.md`` maps each object.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from compiler.argo.mapping import (
     deadline_seconds,
     pod_spec_patch,
 )
+from compiler.argo.webhook import webhook_documents
 from compiler.front.spec import Source
 from compiler.manifests.render import Item, RenderedDoc, render_items
 from compiler.plan.model import (
@@ -148,6 +150,7 @@ def _objects(plan: Plan) -> Iterator[Item]:
         meta = binding.meta
         yield "role", "Role", meta.name, ns, source, {"meta": meta, "rules": EXECUTOR_RULES}
         yield "rolebinding", "RoleBinding", binding.meta.name, ns, source, {"b": binding}
+    yield from webhook_documents(plan)
 
 
 def render(plan: Plan) -> list[RenderedDoc]:

@@ -7,8 +7,9 @@ reviewed in Git like the service itself: the connections it names (never a readO
 are its service's too, for committed runs only (``job_data`` / ``job_output``), so ODAHU's jobs, which name
 their own connections, run unchanged while a call still names only what the service allows. The model and the
 feedback sink are fixed by the specs, so a call can never name them. The compile-time check on
-committed jobs (``resolve_access``), the webhook's CEL filter (``plan/triggers.py``), the Task's
-credentials and configure-rclone's check (``plan/connections.py``) all read this one value.
+committed jobs (``resolve_access``), the webhook rules (``plan/triggers.py``, written out by each
+backend), the Task's credentials and configure-rclone's check (``plan/connections.py``) all read this one
+value.
 """
 
 from __future__ import annotations

@@ -244,15 +244,76 @@ class RuntimeConfigMap:
     source: Source
 
 
+WebhookAuthKind = Literal["hmac", "token", "none"]
+
+
 @dataclass(frozen=True)
-class Interceptor:
-    name: str
-    ref: str
-    # one of: a secret reference (github) or a CEL filter with overlays
-    secret_name: str | None = None
-    secret_key: str | None = None
-    filter: str | None = None
-    overlays: tuple[tuple[str, str], ...] = ()
+class WebhookAuth:
+    """Who may call: ``hmac`` (a signature of the body keyed by the Secret's value) or ``token`` (the
+    Secret's value itself travels); ``none``: anyone who reaches the receiver."""
+
+    kind: WebhookAuthKind
+    secret_name: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class Override:
+    """A location a body may override (``dataSource`` / ``outputDestination``): ``allowed``, the connections
+    it may name; ``default``, (connection, path) when the body names none, None when the body must."""
+
+    key: str
+    allowed: tuple[str, ...]
+    default: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class ShardRule:
+    """What a body's ``spec.parallelism`` may ask: a whole number from 1 to ``maximum``. ``default``: the
+    shard count of a run whose body says nothing; None: the run is single and takes no shard count."""
+
+    maximum: int = 1
+    default: int | None = None
+
+
+@dataclass(frozen=True)
+class WebhookRules:
+    """What a webhook body may be and what run it yields, as data: each backend writes them in its own
+    expression language, so every backend accepts exactly the same bodies with the same run params.
+
+    A body is accepted only when: its ``spec.inferenceServiceId`` is ``service``; its keys are among
+    ``top_keys`` and its spec's among ``spec_keys`` (a key sent as null counts as absent); ``kind``, when
+    given, is ``kind``; ``id``, when given, is a string matching ``id_pattern``; ``spec.requestId``, when
+    given, is '' or a string of at most ``value_max`` characters matching ``request_id_pattern`` and not
+    ``parent_pattern``; each override, when given, is a map of ``reference_keys`` whose ``connection`` is
+    a string among its ``allowed`` and whose ``path`` is '' or a plain value (``value_pattern``, at most
+    ``value_max``, never ``parent_pattern``), and carries a connection when it has no default; none of
+    ``forbidden`` is given; ``spec.parallelism`` follows ``shards``. The run params: the request id
+    ('' when absent: the run's uid), each override's connection (the body's, else its default) and path
+    (the body's when not empty; else, when the body named the override's connection or path, that
+    connection's own path from ``connection_paths``; else the default's path), and the shard count.
+    """
+
+    service: str
+    top_keys: tuple[str, ...]
+    spec_keys: tuple[str, ...]
+    reference_keys: tuple[str, ...]
+    kind: str
+    id_pattern: str
+    request_id_pattern: str
+    value_pattern: str
+    parent_pattern: str
+    value_max: int
+    overrides: tuple[Override, ...]
+    connection_paths: tuple[tuple[str, str], ...]
+    forbidden: tuple[str, ...]
+    shards: ShardRule
+    auth: WebhookAuth
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The overrides a body must carry, because the service has no default for them."""
+        return tuple(o.key for o in self.overrides if o.default is None)
 
 
 @dataclass(frozen=True)
@@ -262,7 +323,7 @@ class WebhookTrigger:
     trigger: Meta
     template: Meta
     service: str
-    interceptors: tuple[Interceptor, ...]
+    rules: WebhookRules
     binding: str
     params: tuple[Param, ...]
     run_meta: Meta  # the created run's metadata; ``name`` is a generateName prefix

@@ -19,7 +19,6 @@ from compiler.front.spec import BatchSettingsSpec
 from compiler.plan.connections import Connections
 from compiler.plan.model import (
     EnvVar,
-    Interceptor,
     Join,
     Meta,
     Mount,
@@ -36,7 +35,6 @@ from compiler.plan.model import (
     Volume,
 )
 from compiler.plan.steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF, _Steps, helper_uid, sized
-from compiler.plan.triggers import cel_string, present
 
 SHARD_RETRIES = 2  # each shard is retried on its own, not the whole sharded run
 # The product's cap on shards, the same as the runtime's (compiler/runtime/_partition.py); a backend
@@ -225,42 +223,3 @@ def sharded_run(
         source=service.source,
         max_parallel=settings.maxParallelShards,
     )
-
-
-# --- the webhook of a sharded service ----------------------------------------------------------
-
-PARALLELISM = "body.spec.parallelism"
-
-
-def parallelism_filter() -> str:
-    """A body's ``spec.parallelism``, when given, is a whole number from 1 to 256 (JSON: a double)."""
-    p = PARALLELISM
-    return (
-        f"!{present(p)} || (type({p}) == double && {p} >= 1.0 && {p} <= {float(MAX_SHARDS)}"
-        f" && double(int({p})) == {p})"
-        f" || (type({p}) == int && {p} >= 1 && {p} <= {MAX_SHARDS})"
-    )
-
-
-def single_parallelism_filter() -> str:
-    """A service without a sharded run runs once: a body may say ``parallelism: 1``, and nothing more."""
-    p = PARALLELISM
-    return f"!{present(p)} || (type({p}) == double && {p} == 1.0) || (type({p}) == int && {p} == 1)"
-
-
-def unsharded_interceptors(chain: tuple[Interceptor, ...]) -> tuple[Interceptor, ...]:
-    """The service's CEL interceptor, refusing a shard count it could not honour (rather than ignoring it)."""
-    *head, cel = chain
-    return (*head, replace(cel, filter=f"{cel.filter}\n&& ({single_parallelism_filter()})"))
-
-
-def sharded_interceptors(chain: tuple[Interceptor, ...], default: int) -> tuple[Interceptor, ...]:
-    """The service's CEL interceptor, also checking ``spec.parallelism`` and binding the shard count."""
-    *head, cel = chain
-    overlay = f"{present(PARALLELISM)} ? string(int({PARALLELISM})) : {cel_string(str(default))}"
-    cel = replace(
-        cel,
-        filter=f"{cel.filter}\n&& ({parallelism_filter()})",
-        overlays=(*cel.overlays, (n.shard_count_overlay_key(), overlay)),
-    )
-    return (*head, cel)

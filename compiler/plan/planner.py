@@ -30,6 +30,7 @@ from compiler.plan.model import (
     RuntimeConfigMap,
     ShardedJobRun,
     ShardedRunPlan,
+    ShardRule,
     Toleration,
     TriggerParamRef,
     Value,
@@ -38,7 +39,7 @@ from compiler.plan.model import (
     WebhookTrigger,
 )
 from compiler.plan.steps import helper_resources, model_location, service_steps, user_resources
-from compiler.plan.triggers import LISTENER_CLUSTER_NEEDS, binding_params, interceptors, listener_needs
+from compiler.plan.triggers import LISTENER_CLUSTER_NEEDS, binding_params, listener_needs, webhook_rules
 from compiler.runtime_bundle import RuntimeBundle
 from compiler.units import canonical_duration
 
@@ -258,7 +259,7 @@ class _Planner:
         )
         return ShardedJobRun(single.meta, job.name, job.service, run, n.PIPELINE_TASK_SHARD, job.source)
 
-    def webhook_trigger(self, service: Service) -> WebhookTrigger:
+    def webhook_trigger(self, service: Service, shards: ShardRule) -> WebhookTrigger:
         access = self.connections.access(service)
         params = tuple(
             Param(p.name, p.description, p.default if p.name == n.PARAM_REQUEST_ID else None)
@@ -266,7 +267,7 @@ class _Planner:
         )
         run_params: tuple[tuple[str, Value], ...] = tuple((p, TriggerParamRef(p)) for p in n.RUN_PARAMS)
         paths = self.connections.paths((*access.data, *access.output))
-        chain = interceptors(service, access, self.defaults(service), paths)
+        rules = webhook_rules(service, access, self.defaults(service), paths, shards)
         return WebhookTrigger(
             trigger=Meta(
                 n.trigger_name(service.name),
@@ -281,7 +282,7 @@ class _Planner:
                 LARGE_DEFINITION,
             ),
             service=service.name,
-            interceptors=chain,
+            rules=rules,
             binding=n.TRIGGER_BINDING,
             params=params,
             run_meta=Meta(
@@ -302,19 +303,18 @@ class _Planner:
         )
 
     def single_webhook_trigger(self, service: Service) -> WebhookTrigger:
-        """A service of parallelism 1: its webhook creates a single run, refusing a body asking for shards."""
-        trigger = self.webhook_trigger(service)
-        return replace(trigger, interceptors=sharding.unsharded_interceptors(trigger.interceptors))
+        """A service of parallelism 1: its webhook creates a single run, refusing a body asking for shards
+        (rather than ignoring them)."""
+        return self.webhook_trigger(service, ShardRule())
 
     def sharded_webhook_trigger(self, service: Service) -> WebhookTrigger:
         """A service of parallelism > 1: its webhook creates a sharded run; ``spec.parallelism`` may
         override the shard count."""
-        trigger = self.webhook_trigger(service)
-        default = str(service.spec.parallelism)
+        parallelism = service.spec.parallelism
+        trigger = self.webhook_trigger(service, ShardRule(sharding.MAX_SHARDS, parallelism))
         return replace(
             trigger,
-            params=(*trigger.params, Param(n.PARAM_SHARD_COUNT, sharding.SHARD_COUNT_DOC, default)),
-            interceptors=sharding.sharded_interceptors(trigger.interceptors, service.spec.parallelism),
+            params=(*trigger.params, Param(n.PARAM_SHARD_COUNT, sharding.SHARD_COUNT_DOC, str(parallelism))),
             run=replace(
                 trigger.run,
                 definition=n.pipeline_name(service.name),

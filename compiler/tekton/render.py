@@ -24,6 +24,7 @@ from compiler.plan.model import (
     TaskResultRef,
     TriggerParamRef,
 )
+from compiler.tekton.cel import interceptors
 from compiler.tekton.mapping import RESULTS_DIR, RUN_KINDS, managed_run, policy_rules
 
 BACKEND = "tekton"
@@ -71,7 +72,8 @@ def _objects(plan: Plan) -> Iterator[Item]:
     for t in plan.triggers:
         t = replace(t, run_meta=managed_run(t.run_meta))
         context = {"t": t, "run_kind": RUN_KINDS[t.run_kind]}
-        yield "trigger", "Trigger", t.trigger.name, t.trigger.namespace, t.source, {"t": t}
+        chain = {"t": t, "interceptors": interceptors(t.rules)}
+        yield "trigger", "Trigger", t.trigger.name, t.trigger.namespace, t.source, chain
         yield "triggertemplate", "TriggerTemplate", t.template.name, t.template.namespace, t.source, context
     for a in plan.accounts:
         context = {"meta": a.meta, "pull_secrets": a.image_pull_secrets}

@@ -159,11 +159,11 @@ def test_the_timeout_becomes_the_deadline(tekton: list[Doc], argo: list[Doc]) ->
 
 def test_the_runner_may_only_report_task_results(argo: list[Doc]) -> None:
     """docs/workflow-rbac.md: the executor needs workflowtaskresults create and patch, nothing else."""
-    [role] = by_kind(argo, "Role").values()
+    role = by_kind(argo, "Role")[n.ARGO_EXECUTOR_ROLE]  # the others are the webhooks' (test_argo_webhook.py)
     assert role["rules"] == [
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
     ]
-    [binding] = by_kind(argo, "RoleBinding").values()
+    binding = by_kind(argo, "RoleBinding")[n.ARGO_EXECUTOR_ROLE]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"][0]["name"] == "odahu-batch-runner"
 
@@ -210,8 +210,7 @@ def test_the_executor_token_the_pods_mount_is_in_the_tree_without_a_value(argo: 
     """With automountServiceAccountToken false, the controller mounts the executor account's token
     Secret, found by name (argo-workflows workflow/controller/workflowpod.go setupServiceAccount,
     util/secrets/secret_name.go TokenName): a tree without it starts no pod."""
-    [secret] = by_kind(argo, "Secret").values()
-    assert secret["metadata"]["name"] == "odahu-batch-runner.service-account-token"
+    secret = by_kind(argo, "Secret")["odahu-batch-runner.service-account-token"]
     assert secret["type"] == "kubernetes.io/service-account-token"
     assert secret["metadata"]["annotations"] == {"kubernetes.io/service-account.name": "odahu-batch-runner"}
     assert "data" not in secret

@@ -1,5 +1,6 @@
-"""The connection rule (compiler/front/access.py) from the shared table: the compiled webhook filter, run
-as Tekton Triggers runs it (cel-python), and the compile-time check of a committed job."""
+"""The connection rule (compiler/front/access.py) from the shared table: the compiled webhook of each
+backend, run as its engine runs it (Tekton Triggers' CEL with cel-python; Argo Server's event expressions
+with tests/support/expr.py), and the compile-time check of a committed job."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from compiler.front.access import Access, feedback_connection, service_access
 from compiler.front.spec import ConnectionSpec, InferenceServiceSpec
 from compiler.pipeline import analyse, generate_documents
-from tests.support import triggers
+from tests.support import argo_events, triggers
 from tests.support.access_table import CASE_IDS, CASES, SERVICE, Case, doc, documents, service_spec
 
 SECRETS = {f"{SERVICE}-webhook": {"secret": "hmac-key"}}
@@ -48,6 +49,44 @@ def test_the_webhook_filter_follows_the_table(trigger: dict[str, Any], case: Cas
         connection, path = case.location(key)
         assert extensions[f"odahu.{param}_connection"] == connection
         assert extensions[f"odahu.{param}_path"] == path
+
+
+@pytest.fixture(scope="module")
+def argo_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], ...]:
+    specs = _write(tmp_path_factory.mktemp("access-argo"), documents())
+    result = generate_documents([specs], for_cluster=False, target="argo")
+    assert result.generated is not None, result.diagnostics
+    return result.generated.objects
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_the_argo_webhook_follows_the_table_as_the_tekton_one(
+    trigger: dict[str, Any], argo_tree: tuple[dict[str, Any], ...], case: Case
+) -> None:
+    """The same call, signed, through both backends: the same verdict and the same run params."""
+    pytest.importorskip("celpy")
+    body = json.dumps({"spec": case.spec()}).encode()
+    headers = {"X-Hub-Signature-256": [triggers.hmac_header("hmac-key", body)]}
+    try:
+        tekton: dict[str, str] | None = triggers.call(trigger, body, headers, SECRETS)
+    except triggers.Refused:
+        tekton = None
+    account = f"{SERVICE}-webhook"
+    signed = {"X-GitHub-Event": ["push"], "X-Hub-Signature-256": [argo_events.github_signature("k", body)]}
+    bearer = argo_events.webhook_authorization(
+        "POST", f"/api/v1/events/odahu-batch/{SERVICE}", signed, body, {account: "type: github\nsecret: k"},
+        {account: "t0ken"},
+    )  # fmt: skip
+    assert bearer == "Bearer t0ken"
+    outcome = argo_events.call(argo_tree, "odahu-batch", SERVICE, body, account)
+    assert outcome.events == []  # refused or not, the selector never fails
+    assert (tekton is not None) is case.allowed is bool(outcome.created)
+    if tekton is not None:
+        (created,) = outcome.created
+        assert created["parameters"] == {
+            p: tekton[f"odahu.{p.replace('-', '_')}"] for p in created["parameters"]
+        }
+        assert created["template"] == SERVICE
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)

@@ -82,7 +82,8 @@ def test_the_check_sees_every_form_of_import() -> None:
 # cited where the plan writes a value whose meaning that file fixes (a pod's requests, a failed step
 # stopping the later ones, the webhook interceptors' CEL and HMAC checks): the house rule asks for the
 # citation, and ``tektoncd/<repo> <path>`` names a file, not a backend the plan imports.
-ENGINE_WORDS = re.compile(r"tekton|taskrun|pipelinerun|argo", re.IGNORECASE)
+# CEL is Tekton Triggers' expression language, as expr is Argo's: the plan states webhook rules as data.
+ENGINE_WORDS = re.compile(r"tekton|taskrun|pipelinerun|argo|\bcel\b", re.IGNORECASE)
 CITATION = re.compile(r"tektoncd/(pipeline|triggers)( v[0-9.]+)? [\w./-]+")
 
 
@@ -104,3 +105,4 @@ def test_the_word_check_sees_code_comments_and_any_case() -> None:
         'kind = "TaskRun"\n# an Argo CD sync\nX = "/tekton/results"  # tektoncd/pipeline pkg/pod/pod.go\n'
     )
     assert engine_words(source, "m") == ["m:1: TaskRun", "m:2: Argo", "m:3: tekton"]
+    assert engine_words("# a CEL filter, cancelled\n", "m") == ["m:1: CEL"]

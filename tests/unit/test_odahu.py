@@ -38,6 +38,8 @@ from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job
 from compiler.pipeline import analyse, generate_documents
 from compiler.plan.planner import plan
 from compiler.runtime_bundle import load_bundle
+from compiler.tekton.cel import interceptors
+from tests.support import webhooks
 
 Body = dict[str, Any]
 PARAMS = (n.PARAM_DATA_CONNECTION, n.PARAM_DATA_PATH, n.PARAM_OUTPUT_CONNECTION, n.PARAM_OUTPUT_PATH)
@@ -132,7 +134,7 @@ REFUSED = [
 def filter_verdict(body: Body, tmp: Path) -> tuple[str, ...] | None:
     project, diags, _ = analyse([str(p) for p in project_files(tmp)], for_cluster=True)
     assert project is not None, diags
-    cel = plan(project, load_bundle()).triggers[0].interceptors[-1]
+    cel = interceptors(plan(project, load_bundle()).triggers[0].rules)[-1]
     assert cel.filter is not None
     env = celpy.Environment()
     activation = {"body": json_to_cel(body)}
@@ -140,6 +142,14 @@ def filter_verdict(body: Body, tmp: Path) -> tuple[str, ...] | None:
         return None
     values = {key: str(env.program(env.compile(expr)).evaluate(activation)) for key, expr in cel.overlays}
     return tuple(values[n.overlay_key(p)] for p in PARAMS)
+
+
+def argo_verdict(body: Body, tmp: Path) -> tuple[str, ...] | None:
+    """The WorkflowEventBinding's selector and parameters, run as Argo Server runs them."""
+    project, diags, _ = analyse([str(p) for p in project_files(tmp)], for_cluster=True)
+    assert project is not None, diags
+    params = webhooks.argo(plan(project, load_bundle()).triggers[0].rules, body)
+    return None if params is None else tuple(params[p] for p in PARAMS)
 
 
 def taskrun_params(paths: list[Path], job_name: str) -> tuple[str, ...] | None:
@@ -185,6 +195,7 @@ def test_accepted_everywhere_with_the_same_params(
     expected = params or ACCEPTED_PARAMS[case]
     assert validate_verdict(body, tmp_path)
     assert filter_verdict(body, tmp_path) == expected
+    assert argo_verdict(body, tmp_path) == expected
     assert job_file_verdict(body, tmp_path) == expected
     assert webhook_verdict(body, tmp_path) == expected
 
@@ -192,6 +203,7 @@ def test_accepted_everywhere_with_the_same_params(
 @pytest.mark.parametrize(("case", "body"), REFUSED, ids=[c[0] for c in REFUSED])
 def test_refused_everywhere(tmp_path: Path, case: str, body: Body) -> None:
     assert filter_verdict(body, tmp_path) is None
+    assert argo_verdict(body, tmp_path) is None
     if case not in WEBHOOK_ONLY:
         assert webhook_verdict(body, tmp_path) is None
         assert not validate_verdict(body, tmp_path)

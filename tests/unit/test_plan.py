@@ -11,9 +11,10 @@ from compiler.diagnostics import CompileError
 from compiler.plan.model import EnvVar, Join, ParamRef, Plan, Resources, RunPlan, Step
 from compiler.plan.planner import plan
 from compiler.plan.quantity import canonical_quantity
-from compiler.plan.triggers import cel_string
 from compiler.runtime_bundle import RuntimeBundle
+from compiler.tekton.cel import interceptors
 from compiler.tekton.render import render
+from tests.support import webhooks
 from tests.unit.compile_fixtures import (
     BAKED,
     BUNDLE,
@@ -314,7 +315,7 @@ def test_webhooks(planned: Plan) -> None:
     (trigger,) = planned.triggers  # baked has the webhook off
     assert trigger.service == "multiplier"
     assert dict(trigger.trigger.labels)[n.LABEL_WEBHOOK] == "true"
-    github, cel = trigger.interceptors
+    github, cel = interceptors(trigger.rules)
     assert (github.ref, github.secret_name, github.secret_key) == ("github", "webhook-hmac", "token")
     assert cel.ref == "cel"
     assert cel.filter is not None
@@ -341,11 +342,6 @@ def test_no_webhook_no_listener() -> None:
     assert planned.triggers == ()
     assert planned.webhooks == ()
     assert planned.cluster_roles == ()
-
-
-def test_cel_strings() -> None:
-    assert cel_string("a'b\\c") == "'a\\'b\\\\c'"
-    assert cel_string("é") == "'\\u00e9'"
 
 
 @pytest.mark.parametrize(
@@ -455,20 +451,20 @@ WEBHOOK_BODIES = [
 ]
 
 
+@pytest.mark.parametrize("backend", sorted(webhooks.BACKENDS))
 @pytest.mark.parametrize(("spec", "expected"), WEBHOOK_BODIES)
-def test_the_webhook_filter_and_defaults(planned: Plan, spec: dict[str, object], expected: object) -> None:
-    celpy = pytest.importorskip("celpy")  # a CEL interpreter, to run what the cel interceptor runs
-    cel = planned.triggers[0].interceptors[-1]
-    assert cel.filter is not None
-    env = celpy.Environment()
-    activation = {"body": celpy.json_to_cel({"spec": spec})}
-    accepted = env.program(env.compile(cel.filter)).evaluate(activation)
+def test_the_webhook_filter_and_defaults(
+    planned: Plan, spec: dict[str, object], expected: object, backend: str
+) -> None:
+    """Each backend's compiled rules, run as its engine runs them: Triggers' CEL (cel-python) and Argo
+    Server's expr (tests/support/expr.py), accept the same bodies with the same run params."""
+    pytest.importorskip("celpy")
+    params = webhooks.BACKENDS[backend](planned.triggers[0].rules, {"spec": spec})
     if expected is None:
-        assert not accepted
+        assert params is None
         return
-    assert accepted
-    values = tuple(str(env.program(env.compile(e)).evaluate(activation)) for _, e in cel.overlays)
-    assert values == expected
+    assert params is not None
+    assert tuple(params[p] for p in n.RUN_PARAMS) == expected
 
 
 @pytest.mark.parametrize(

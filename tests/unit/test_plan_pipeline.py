@@ -12,6 +12,7 @@ from compiler.pipeline import compile, generate_documents
 from compiler.plan.planner import plan
 from compiler.runtime_bundle import PROGRAMS, RuntimeBundle
 from compiler.tekton.rules import check_documents
+from tests.support import webhooks
 from tests.support.manifests import check_tree, validate_tekton_schema
 from tests.unit.compile_fixtures import project_from
 from tests.unit.helpers import CONNECTION
@@ -158,20 +159,17 @@ def test_names_stay_within_limits_for_the_longest_service(tmp_path: Path) -> Non
     [(None, True, "4"), (2, True, "2"), (256, True, "256"), (0, False, None), (257, False, None),
      (2.5, False, None), ("8", False, None)],
 )  # fmt: skip
+@pytest.mark.parametrize("backend", sorted(webhooks.BACKENDS))
 def test_the_webhook_checks_and_binds_the_shard_count(
-    parallelism: object, accepted: bool, count: str | None
+    parallelism: object, accepted: bool, count: str | None, backend: str
 ) -> None:
-    celpy = pytest.importorskip("celpy")
+    pytest.importorskip("celpy")
     project = project_from("---\n".join([CONNECTION, _service(parallelism=4)]))
-    cel = plan(project, STAND_IN).triggers[0].interceptors[-1]
-    assert cel.filter is not None
+    rules = plan(project, STAND_IN).triggers[0].rules
     spec: dict[str, object] = {"inferenceServiceId": "svc"}
     if parallelism is not None:
         spec["parallelism"] = parallelism
-    env = celpy.Environment()
-    activation = {"body": celpy.json_to_cel({"spec": spec})}
-    assert bool(env.program(env.compile(cel.filter)).evaluate(activation)) is accepted
-    if count is not None:
-        key, expression = cel.overlays[-1]
-        assert key == "odahu.shard_count"
-        assert str(env.program(env.compile(expression)).evaluate(activation)) == count
+    params = webhooks.BACKENDS[backend](rules, {"spec": spec})
+    assert (params is not None) is accepted
+    if params is not None:
+        assert params["shard-count"] == count
