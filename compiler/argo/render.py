@@ -10,7 +10,7 @@ the Tekton backend ships, byte for byte. ``compiler/argo/DESIGN.md`` maps each o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from compiler import naming as n
 from compiler.argo.mapping import (
@@ -50,6 +50,13 @@ class Service:
     arguments: tuple[Param, ...]
     service_account: str
     pod_restricted: bool
+    # What a run created by the webhook gets: a WorkflowEventBinding names only the template, metadata and
+    # parameters (argo-workflows pkg/apis/workflow/v1alpha1/workflow_event_binding_types.go Submit), so
+    # the entrypoint, deadline and scheduling of a webhook run are the WorkflowTemplate's own. A committed
+    # Workflow sets its own, which win (workflow/util/merge.go JoinWorkflowSpec).
+    entrypoint: str = n.ARGO_TEMPLATE_RUN
+    defaults: RunSpec | None = None
+    deadline: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,24 @@ def _restricted(steps: tuple[Step, ...]) -> bool:
 def services(plan: Plan) -> tuple[Service, ...]:
     sharded = {p.service: p for p in plan.sharded_runs}
     accounts = _accounts(plan)
-    return tuple(
-        Service(
+    webhooks = {t.service: t for t in plan.triggers}
+    out = []
+    for run in plan.runs:
+        service = Service(
             run=run,
             sharded=sharded.get(run.service),
             arguments=_arguments(run, sharded.get(run.service)),
             service_account=accounts.get(run.meta.namespace, n.PRODUCT + "-runner"),
             pod_restricted=_restricted(run.steps),
         )
-        for run in plan.runs
-    )
+        hook = webhooks.get(run.service)
+        if hook is not None:
+            entrypoint = n.ARGO_TEMPLATE_SHARDED if hook.run_kind == "sharded" else n.ARGO_TEMPLATE_RUN
+            service = replace(
+                service, entrypoint=entrypoint, defaults=hook.run, deadline=deadline_seconds(hook.run.timeout)
+            )
+        out.append(service)
+    return tuple(out)
 
 
 def _run(job: JobRun | ShardedJobRun, entrypoint: str) -> Run:

@@ -211,12 +211,10 @@ def test_auth_none_is_refused_with_a_located_error(tmp_path: Path) -> None:
 # (pkg/apis/workflow/v1alpha1/event_types.go Submit), and operation.go creates the Workflow from
 # common.NewWorkflowFromWorkflowTemplate: the entrypoint, timeout, node selector and tolerations of a
 # webhook run are the WorkflowTemplate's own. The renderer's WorkflowTemplate does not carry them yet.
-@pytest.mark.xfail(strict=True, reason="the WorkflowTemplate's entrypoint is always 'run'")
 def test_a_sharded_services_webhook_runs_its_sharded_template(tree: Objects) -> None:
     assert _of(tree, "WorkflowTemplate", OTHER)["spec"]["entrypoint"] == n.ARGO_TEMPLATE_SHARDED
 
 
-@pytest.mark.xfail(strict=True, reason="the WorkflowTemplate has no activeDeadlineSeconds")
 def test_a_webhook_run_keeps_the_services_timeout(tree: Objects) -> None:
     assert _of(tree, "WorkflowTemplate", SERVICE)["spec"].get("activeDeadlineSeconds") == 600
 
