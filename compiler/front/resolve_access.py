@@ -81,7 +81,7 @@ def _service(
             Diagnostic(
                 "W301",
                 f"InferenceService '{item.document.metadata.name}': the webhook takes calls from anyone "
-                "who can reach the EventListener (auth: none)",
+                "who can reach its endpoint (auth: none)",
                 item.raw.locate(path),
                 severity="warning",
                 hint="remove 'auth: none' to require an HMAC signature (or use 'auth: token')",
