@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.manifests.violations import Sink, as_list, as_map, as_str, maps, walk_strings
+from compiler.manifests.violations import Sink, as_list, as_map, as_str, maps, strings_containing
 
 TEMPLATE_TYPES = (
     "container",
@@ -200,7 +200,7 @@ def tags(text: str) -> Iterator[str | None]:
 
 def check_references(value: Any, path: str, scope: set[str], context: Spec, sink: Sink) -> None:
     """AW12 (``resolveAllVariables``): every simple tag under a checked prefix resolves in ``scope``."""
-    for where, text in walk_strings(value, path):
+    for where, text in strings_containing(value, path, "{{"):
         for tag in tags(text):
             if tag is None:
                 sink.add("AW12", where, "cannot find end tag=}}")

@@ -94,3 +94,26 @@ def duplicates(names: list[str]) -> list[str]:
             dups.append(name)
         seen.add(name)
     return dups
+
+
+def strings_containing(value: Any, path: str, needle: str) -> Iterator[tuple[str, str]]:
+    """(pointer, string) for every string below ``value`` that contains ``needle``: ``walk_strings``
+    for the few strings a check looks at, building a pointer only for those."""
+    keys: list[str | int] = []
+
+    def visit(node: Any) -> Iterator[tuple[str, str]]:
+        if isinstance(node, str):
+            if needle in node:
+                yield ptr(path, *keys), node
+        elif isinstance(node, Mapping):
+            for key, item in node.items():
+                keys.append(key)
+                yield from visit(item)
+                keys.pop()
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                keys.append(i)
+                yield from visit(item)
+                keys.pop()
+
+    return visit(value)
