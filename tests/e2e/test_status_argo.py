@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -326,3 +328,26 @@ def test_sharded_workflow_one_line_per_shard(
         f"{wf}-shard-{fnv32a(f'{wf}.shard(0:0)(0)')}",
         f"{wf}-shard-{fnv32a(f'{wf}.shard(1:1)(1)')}",  # the newest attempt's
     ]
+
+
+def test_watch_until_the_workflow_succeeds(
+    tmp_path: Path, specs: Path, api: KubeApiServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workflow = compiled_workflow(specs)
+    api.set_objects([single_run(workflow, "Running", "Running")])
+
+    def finish() -> None:  # once the first look has listed the Workflow and asked for its pod
+        deadline = time.monotonic() + 30
+        while len(api.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        api.set_objects([single_run(workflow, "Succeeded", "Succeeded")])
+
+    mover = threading.Thread(target=finish, daemon=True)
+    mover.start()
+    kubeconfig = str(api.kubeconfig(tmp_path))
+    args = ["status", str(specs), "--job", "job-1", "--no-storage", "--kubeconfig", kubeconfig]
+    code = main([*args, "--watch", "--interval", "0.2", "--timeout", "30", "--format", "json"])
+    mover.join(timeout=30)
+    assert code == 0
+    states = [json.loads(line)["state"] for line in capsys.readouterr().out.splitlines()]
+    assert states == ["running", "succeeded"]
