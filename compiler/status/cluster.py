@@ -32,7 +32,7 @@ class ClusterError(Exception):
 
 
 class Cluster:
-    """Reads Tekton runs and pods through a kubernetes ``ApiClient``."""
+    """Reads Tekton runs, Argo Workflows and pods through a kubernetes ``ApiClient``."""
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
         try:
