@@ -1,9 +1,10 @@
 """``odahu-batch status SPECS (--job NAME | --request-id ID | --webhook-body FILE)``: where a run stands.
 
 Storage (the run's folder: ``_manifest.json``, ``_SUCCESS``, counts, rejected files, shards) and the
-cluster (the TaskRun or PipelineRun found by our labels, through the kubeconfig) are both asked; the
-result is one of ODAHU's job states. Exit 0 when the run succeeded, is running or is being scheduled;
-1 when it failed, nothing was found, or ``--watch`` timed out.
+cluster (the TaskRun or PipelineRun, or for a project compiled for Argo the Workflow, found by our
+labels, through the kubeconfig) are both asked; the result is one of ODAHU's job states. Exit 0 when
+the run succeeded, is running or is being scheduled; 1 when it failed, nothing was found, or ``--watch``
+timed out.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from compiler.commands import add_secret_flags
+from compiler.commands import add_secret_flags, add_target_flag
 from compiler.diagnostics import render_text
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.secrets import SecretStore, flags_out_of_argv
@@ -29,6 +30,7 @@ EXAMPLES = """\
 odahu-batch status specs/ --job nightly
 odahu-batch status specs/ --request-id nov-2026 --service multiplier --format json
 odahu-batch status specs/ --webhook-body body.json --watch --timeout 1h
+odahu-batch status specs/ --job nightly --target argo
 """
 
 
@@ -48,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--kubeconfig", metavar="FILE", help="the kubeconfig (default: $KUBECONFIG, ~/.kube/config)"
     )
     parser.add_argument("--context", metavar="NAME", help="the kubeconfig context (default: the current one)")
+    add_target_flag(parser)
     parser.add_argument("--no-cluster", action="store_true", help="ask only the storage")
     parser.add_argument("--no-storage", action="store_true", help="ask only the cluster")
     parser.add_argument("--watch", action="store_true", help="look again until the run succeeds or fails")
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _target(args: argparse.Namespace) -> Target | None:
-    result = generate_documents(args.paths, for_cluster=False)
+    result = generate_documents(args.paths, for_cluster=False, target=args.target)
     if result.generated is None or not result.generated.ok:
         sys.stderr.write(render_text(result.diagnostics, result.sources))
         errors = sum(d.is_error for d in result.diagnostics)
@@ -134,7 +137,10 @@ def look(target: Target, cluster: Cluster | str, secrets: SecretStore, args: arg
         try:
             run = cluster.find(target)
             if run is None:
-                notes.append(f"no TaskRun or PipelineRun of this run in namespace {target.namespace}")
+                kinds = "Workflow" if target.engine == "argo" else "TaskRun or PipelineRun"
+                notes.append(f"no {kinds} of this run in namespace {target.namespace}")
+            else:
+                notes += run.notes
         except ClusterError as exc:
             notes.append(f"cluster: {exc}")
     found = None

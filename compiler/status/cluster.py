@@ -1,20 +1,26 @@
-"""A run on the cluster, through the ``kubernetes`` client: the TaskRun or PipelineRun found by our labels.
+"""A run on the cluster, through the ``kubernetes`` client: the TaskRun, PipelineRun or Argo Workflow found
+by our labels.
 
 Runs of a service carry ``batch.odahu.org/service``; committed jobs' runs also ``batch.odahu.org/job``.
 A webhook run is told apart by its ``request-id`` param (or, without one, by being the newest run of
 the service). A PipelineRun's TaskRuns carry Tekton's ``tekton.dev/pipelineRun`` and
 ``tekton.dev/pipelineTask`` labels (tektoncd/pipeline v1.15.0 docs/labels.md), which give its shards.
+A Workflow (``argoproj.io/v1alpha1``) carries the same labels and its ``request-id`` as an argument; its
+own status holds its pods and shards as nodes (``compiler/status/argo.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from compiler import naming as n
-from compiler.status.states import Condition, run_state, step_state
+from compiler.status import argo
+from compiler.status.states import run_state, step_state
 from compiler.status.target import Target, run_params
+from compiler.status.view import RunView, shard_views
+
+__all__ = ["Cluster", "ClusterError", "RunView", "shard_views"]
 
 GROUP, VERSION = "tekton.dev", "v1"
 PIPELINE_RUN_LABEL = "tekton.dev/pipelineRun"
@@ -25,40 +31,8 @@ class ClusterError(Exception):
     """The API server could not be asked (no kubeconfig, unreachable, forbidden)."""
 
 
-@dataclass(frozen=True)
-class RunView:
-    kind: str
-    name: str
-    uid: str
-    request_id: str
-    condition: Condition
-    start: str | None
-    finish: str | None
-    pod: str | None = None
-    pod_phase: str | None = None
-    steps: tuple[tuple[str, str], ...] = ()  # (step, state)
-    children: tuple[RunView, ...] = field(default_factory=tuple)  # a PipelineRun's TaskRuns
-    pipeline_task: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "state": self.condition.state,
-            "reason": self.condition.reason,
-            "message": self.condition.message,
-            "startTime": self.start,
-            "completionTime": self.finish,
-            "pod": self.pod,
-            "podPhase": self.pod_phase,
-            "steps": [{"name": s, "state": st} for s, st in self.steps],
-            "pipelineTask": self.pipeline_task,
-            "taskRuns": [c.as_json() for c in self.children],
-        }
-
-
 class Cluster:
-    """Reads Tekton runs and pods through a kubernetes ``ApiClient``."""
+    """Reads Tekton runs, Argo Workflows and pods through a kubernetes ``ApiClient``."""
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
         try:
@@ -73,13 +47,15 @@ class Cluster:
         self._custom = client.CustomObjectsApi(api)
         self._core = client.CoreV1Api(api)
 
-    def _list(self, namespace: str, plural: str, selector: str) -> list[Mapping[str, Any]]:
+    def _list(
+        self, namespace: str, plural: str, selector: str, group: str = GROUP, version: str = VERSION
+    ) -> list[Mapping[str, Any]]:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         try:
             found: Any = self._custom.list_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, label_selector=selector
+                group, version, namespace, plural, label_selector=selector
             )
         except ApiException as exc:
             raise ClusterError(f"listing {plural} in {namespace}: {exc.status} {exc.reason}") from exc
@@ -106,19 +82,18 @@ class Cluster:
         selector = f"{n.LABEL_SERVICE}={target.service}"
         if target.job:
             selector += f",{n.LABEL_JOB}={target.job}"
+        if target.engine == "argo":
+            workflows = self._list(target.namespace, argo.PLURAL, selector, argo.GROUP, argo.VERSION)
+            newest = _newest(workflows, target.request_id)
+            ns = target.namespace
+            return None if newest is None else argo.view(newest, lambda pod: self._pod_phase(ns, pod))
         runs = [
             *self._list(target.namespace, "pipelineruns", selector),
             *self._list(target.namespace, "taskruns", selector),
         ]
         runs = [r for r in runs if not _labels(r).get(PIPELINE_RUN_LABEL)]  # shards are shown under their run
-        if target.request_id:
-            runs = [r for r in runs if _request_id(r) == target.request_id]
-        if not runs:
-            return None
-        newest = max(
-            runs, key=lambda r: (str(_meta(r).get("creationTimestamp") or ""), str(_meta(r).get("name")))
-        )
-        return self._view(target.namespace, newest)
+        newest = _newest(runs, target.request_id)
+        return None if newest is None else self._view(target.namespace, newest)
 
     def _view(self, namespace: str, run: Mapping[str, Any], pipeline_task: str | None = None) -> RunView:
         status = run.get("status") or {}
@@ -147,6 +122,15 @@ class Cluster:
         )
 
 
+def _newest(runs: list[Mapping[str, Any]], request_id: str) -> Mapping[str, Any] | None:
+    """The run with this request id (any, without one) created last."""
+    if request_id:
+        runs = [r for r in runs if _request_id(r) == request_id]
+    if not runs:
+        return None
+    return max(runs, key=lambda r: (str(_meta(r).get("creationTimestamp") or ""), str(_meta(r).get("name"))))
+
+
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
 
@@ -162,7 +146,3 @@ def _request_id(run: Mapping[str, Any]) -> str:
 def _child_order(run: Mapping[str, Any]) -> tuple[int, str]:
     order = {n.PIPELINE_TASK_PLAN: 0, n.PIPELINE_TASK_SHARD: 1, n.PIPELINE_TASK_MERGE: 2}
     return order.get(str(_labels(run).get(PIPELINE_TASK_LABEL)), 3), str(_meta(run).get("name"))
-
-
-def shard_views(run: RunView) -> Sequence[RunView]:
-    return [c for c in run.children if c.pipeline_task == n.PIPELINE_TASK_SHARD]

@@ -3,6 +3,11 @@
 A committed job has a compiled TaskRun (or, sharded, a PipelineRun) whose params name the request id
 and the output location. A webhook run exists only on the cluster; its request id and output location
 are the body's values over the service's defaults, which are the Task's param defaults.
+
+Compiled for Argo Workflows, the same values sit elsewhere: a job's Workflow carries them as
+``spec.arguments.parameters`` (same names, same values as the TaskRun's params), the service's
+WorkflowTemplate holds the defaults in its own ``spec.arguments.parameters`` and the connections in the
+``configure-rclone`` container of its ``run`` template's containerSet.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler import naming as n
+from compiler.backend import Target as Engine
 from compiler.diagnostics import did_you_mean
 
 Doc = Mapping[str, Any]
-RUN_KINDS = ("TaskRun", "PipelineRun")
+RUN_KINDS = ("TaskRun", "PipelineRun", "Workflow")
+SERVICE_KINDS = ("Task", "WorkflowTemplate")
 
 
 class TargetError(Exception):
@@ -40,6 +47,7 @@ class Target:
     output_path: str
     connections: str  # the Task's ODAHU_CONNECTIONS (JSON)
     credentials: tuple[CredentialRef, ...]
+    engine: Engine = "tekton"  # what runs it on the cluster: TaskRuns/PipelineRuns, or Workflows
 
     def folder(self, request_id: str | None = None) -> str:
         """``CONN:PATH/<request id>``, the run's folder in storage, as rclone names it."""
@@ -56,23 +64,41 @@ def _labels(doc: Doc) -> Mapping[str, Any]:
     return _meta(doc).get("labels") or {}
 
 
+def _params(doc: Doc) -> list[Mapping[str, Any]]:
+    """``spec.params`` of a TaskRun or Task; ``spec.arguments.parameters`` of a Workflow(Template)."""
+    spec = doc.get("spec") or {}
+    if doc.get("kind") in ("Workflow", "WorkflowTemplate"):
+        return list((spec.get("arguments") or {}).get("parameters") or [])
+    return list(spec.get("params") or [])
+
+
 def run_params(run: Doc) -> dict[str, str]:
-    return {str(p["name"]): str(p.get("value", "")) for p in (run.get("spec") or {}).get("params") or []}
+    return {str(p["name"]): str(p.get("value", "")) for p in _params(run)}
 
 
 def _task(docs: Sequence[Doc], service: str) -> Doc:
+    """The service's Task, or its WorkflowTemplate when the documents were compiled for Argo."""
     for doc in docs:
-        if doc.get("kind") == "Task" and _labels(doc).get(n.LABEL_SERVICE) == service:
+        if doc.get("kind") in SERVICE_KINDS and _labels(doc).get(n.LABEL_SERVICE) == service:
             return doc
     raise TargetError(f"no InferenceService {service!r} in the specs")
 
 
+def _steps(task: Doc) -> list[Doc]:
+    spec = task.get("spec") or {}
+    if task.get("kind") == "Task":
+        return list(spec.get("steps") or [])
+    templates: list[Doc] = list(spec.get("templates") or [])
+    run: Doc = next((t for t in templates if t.get("name") == n.ARGO_TEMPLATE_RUN), {})
+    return list((run.get("containerSet") or {}).get("containers") or [])
+
+
 def _configure_step(task: Doc) -> Doc:
-    for step in (task.get("spec") or {}).get("steps") or []:
+    for step in _steps(task):
         if step.get("name") == n.STEP_CONFIGURE_RCLONE:
             found: Doc = step
             return found
-    raise TargetError(f"Task {_meta(task).get('name')} has no {n.STEP_CONFIGURE_RCLONE} step")
+    raise TargetError(f"{task.get('kind')} {_meta(task).get('name')} has no {n.STEP_CONFIGURE_RCLONE} step")
 
 
 def _connections(task: Doc) -> tuple[str, tuple[CredentialRef, ...]]:
@@ -89,9 +115,8 @@ def _connections(task: Doc) -> tuple[str, tuple[CredentialRef, ...]]:
 
 def _target(docs: Sequence[Doc], service: str, params: Mapping[str, str], job: str | None) -> Target:
     task = _task(docs, service)
-    defaults = {
-        str(p["name"]): str(p.get("default", "")) for p in (task.get("spec") or {}).get("params") or []
-    }
+    default = "default" if task.get("kind") == "Task" else "value"
+    defaults = {str(p["name"]): str(p.get(default, "")) for p in _params(task)}
     values = {**defaults, **{k: v for k, v in params.items() if v}}
     text, creds = _connections(task)
     return Target(
@@ -103,6 +128,7 @@ def _target(docs: Sequence[Doc], service: str, params: Mapping[str, str], job: s
         output_path=values.get(n.PARAM_OUTPUT_PATH, ""),
         connections=text,
         credentials=creds,
+        engine="tekton" if task.get("kind") == "Task" else "argo",
     )
 
 

@@ -6,7 +6,9 @@ GET the ``kubernetes`` client sends: a namespaced list of a custom resource
 format (``apiVersion``, ``kind: <Kind>List``, ``metadata.resourceVersion``, ``items``), filtered by
 equality-based label selectors as the API server filters them, and ``/api/v1/namespaces/<ns>/pods/<name>``
 (404 in the API's ``Status`` format for a missing pod). The objects it serves are recorded Tekton
-objects given by the test; ``set_objects`` replaces them while it runs (a run moving on).
+objects or Argo Workflows (``/apis/argoproj.io/v1alpha1/namespaces/<ns>/workflows``), each listed only
+under its own ``apiVersion``, given by the test; ``set_objects`` replaces them while it runs (a run
+moving on).
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class KubeApiServer:
             return 404, _status(404, "NotFound", f'pods "{name}" not found')
         if len(parts) == 6 and parts[0] == "apis" and parts[3] == "namespaces":
             group_version, ns, plural = f"{parts[1]}/{parts[2]}", parts[4], parts[5]
-            kind = {"taskruns": "TaskRun", "pipelineruns": "PipelineRun"}.get(plural)
+            kinds = {"taskruns": "TaskRun", "pipelineruns": "PipelineRun", "workflows": "Workflow"}
+            kind = kinds.get(plural)
             if kind is None:
                 return 404, _status(
                     404, "NotFound", f"the server could not find the requested resource ({plural})"
@@ -99,6 +102,7 @@ class KubeApiServer:
                 obj
                 for obj in objects
                 if obj.get("kind") == kind
+                and obj.get("apiVersion") == group_version
                 and (obj.get("metadata") or {}).get("namespace") == ns
                 and matches((obj.get("metadata") or {}).get("labels") or {}, selector)
             ]
