@@ -168,7 +168,7 @@ class Executor:
             record.status = "timed out"
             own = step.timeout is not None and limit != deadline
             limit_s = step.timeout if own else self.preparer.timeout
-            which = "its own timeout" if own else "the TaskRun's timeout"
+            which = "its own timeout" if own else self.preparer.pod.deadline_label
             record.message = f"killed after {record.duration:.1f}s ({which} of {format_seconds(limit_s)})"
         elif code != 0:
             record.status = "failed (ignored)" if step.on_error == "continue" else "failed"

@@ -333,10 +333,7 @@ class PipelineRunner:
         options = replace(self.options, uid=None)  # every TaskRun has its own uid
         with rundir.locked():
             rundir.reset()
-            executor, _ = _setup(docs, rundir, options, progress, self.cancel)
-            executor.preparer.replacements = executor.preparer.replacements.with_strings(
-                {"context.task.retry-count": str(attempt)}
-            )
+            executor, _ = _setup(docs, rundir, options, progress, self.cancel, attempt)
             outcome = executor.run()
         if outcome.succeeded and not self.options.keep:
             rundir.free_volumes()
