@@ -39,6 +39,9 @@ from compiler.localrun.taskrun import tekton_pod
 from compiler.localrun.tekton import RunContext
 from compiler.localrun.terminal import console
 
+# What a cluster honours and the local run does not, given the prepared steps (printed with -v).
+Notes = Callable[[Sequence[Step]], list[str]]
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -71,11 +74,24 @@ class RunReport:
 def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunReport:
     """Execute the TaskRun ``options.taskrun`` of ``docs``; raise LocalRunError when it cannot start."""
     selected = select(docs, options.taskrun)
-    rundir = RunDir((options.workdir / selected.name).absolute())
+
+    def make() -> tuple[Pod, Notes]:
+        task_name = str((selected.task.get("metadata") or {}).get("name", selected.name))
+        uid = options.uid or str(uuid.uuid4())
+        context = RunContext(selected.name, selected.namespace, uid, task_name)
+        return tekton_pod(selected, context), functools.partial(ignored_fields, selected.taskrun)
+
+    return run_pod(selected.name, make, options, out)
+
+
+def run_pod(name: str, make: Callable[[], tuple[Pod, Notes]], options: RunOptions, out: TextIO) -> RunReport:
+    """Run one pod in ``<workdir>/<name>/``; ``make`` builds it once the run directory is laid out."""
+    rundir = RunDir((options.workdir / name).absolute())
     progress = Progress(out, tty=options.tty)
     with rundir.locked(), signals_interrupt():
         rundir.reset()
-        executor, masker = _setup(selected, rundir, options, progress)
+        pod, notes = make()
+        executor, masker = start_pod(pod, rundir, options, progress, notes)
         outcome = executor.run()
     hint = executor.preparer.unset_secrets_hint(outcome.failed.name) if outcome.failed else ""
     _report(outcome, rundir, masker, out, verbose=options.verbose, hint=hint, tty=options.tty)
@@ -113,7 +129,7 @@ def start_pod(
     rundir: RunDir,
     options: RunOptions,
     progress: Progress,
-    notes: Callable[[Sequence[Step]], list[str]],
+    notes: Notes,
     cancel: threading.Event | None = None,
 ) -> tuple[Executor, Masker]:
     """Prepare every step of ``pod`` (a missing secret, tool or bind stops it here), lay out its volumes,
