@@ -14,7 +14,7 @@ controller applies them:
    so does the local run, before anything starts. Expressions (``{{=...}}``) are not evaluated locally.
 4. **Fan-out** (``workflow/controller/dag.go`` ``expandTask``, ``operator.go`` ``processItem``): ``withParam``
    is a JSON list; each item becomes one task, ``{{item}}`` its value (a string as is, a number or bool
-   printed, a map or list as JSON).
+   printed, a map or list as JSON; a map's keys as ``{{item.<key>}}``).
 5. **The pod**: a containerSet's containers start in ``dependencies`` order, a container whose dependency
    failed never runs (``cmd/argoexec/commands/emissary.go``); ``podSpecPatch`` is a strategic merge patch
    of the pod spec (``workflow/util/util.go`` ``ApplyPodSpecPatch``); output parameters are read from
@@ -187,18 +187,22 @@ def process_args(
     return {**filled, "inputs": {"parameters": inputs}}
 
 
-def item_value(item: Any) -> str:
-    """``{{item}}`` of one withParam item (``processItem``)."""
+def item_scope(item: Any) -> dict[str, str]:
+    """``{{item}}`` (and ``{{item.<key>}}`` of a map) of one withParam item (``processItem``): a string as
+    is, a number or bool printed, a map or list as JSON (a map's keys sorted, as Go marshals it)."""
     if isinstance(item, str):
-        return item
+        return {"item": item}
     if isinstance(item, bool | int | float):
-        return text_value(item)
-    if isinstance(item, Mapping | list):
-        return json.dumps(item, separators=(",", ":"), sort_keys=isinstance(item, Mapping))
+        return {"item": text_value(item)}
+    if isinstance(item, Mapping):
+        keys = {f"item.{key}": text_value(value) for key, value in item.items()}
+        return {"item": json.dumps(item, separators=(",", ":"), sort_keys=True), **keys}
+    if isinstance(item, list):
+        return {"item": json.dumps(item, separators=(",", ":"))}
     raise LocalRunError(f"withParam item {item!r}: expected a string, number, list or map")
 
 
-def fan_out(with_param: str, task: str) -> list[str]:
+def fan_out(with_param: str, task: str) -> list[dict[str, str]]:
     """The items of a task's substituted ``withParam`` (``expandTask``)."""
     try:
         items = json.loads(with_param)
@@ -208,7 +212,7 @@ def fan_out(with_param: str, task: str) -> list[str]:
         ) from exc
     if not isinstance(items, list):
         raise LocalRunError(f"task {task}: withParam value is not a JSON list: {with_param.strip()}")
-    return [item_value(item) for item in items]
+    return [item_scope(item) for item in items]
 
 
 def container_order(containers: Sequence[Doc], where: str) -> list[Doc]:

@@ -248,7 +248,7 @@ class WorkflowRunner(ChildRuns):
         if task.get("template") not in self.wf.templates:
             raise LocalRunError(f"task {name}: no template {task.get('template')!r}")
         definition = self.wf.templates[str(task["template"])]
-        items: list[str | None] = [None]
+        items: list[dict[str, str]] = [{}]
         if task.get("withParam") is not None:
             argo.check_references(task["withParam"], scope, f"task {name}: withParam")
             items = list(argo.fan_out(argo.replace(str(task["withParam"]), scope), name))
@@ -275,9 +275,11 @@ class WorkflowRunner(ChildRuns):
         self.fan_out(len(items), one, workers)
         return records
 
-    def _fill(self, task: Doc, definition: Doc, scope: Mapping[str, str], item: str | None) -> dict[str, Any]:
+    def _fill(
+        self, task: Doc, definition: Doc, scope: Mapping[str, str], item: Mapping[str, str]
+    ) -> dict[str, Any]:
         """The task's template with the task's arguments (``item`` of its withParam substituted)."""
-        local = {**scope, **({"item": item} if item is not None else {})}
+        local = {**scope, **item}
         params = (task.get("arguments") or {}).get("parameters") or []
         argo.check_references(params, local, f"task {task['name']}")
         arguments = {str(p["name"]): argo.replace(argo.text_value(p.get("value", "")), local) for p in params}
