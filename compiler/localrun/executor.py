@@ -104,6 +104,9 @@ class Executor:
         }
         # volume -> index of the last step that mounted it writable (for the progress's file counts)
         self.last_writer: dict[str, int] = {}
+        # Where the steps write the run's results: Tekton's /tekton/results, else the pod's results volume.
+        volume = preparer.pod.results_volume
+        self.results_dir = rundir.volume(volume) if volume else rundir.results
 
     def run(self) -> Outcome:
         names = self.preparer.step_names
@@ -127,7 +130,7 @@ class Executor:
         return self._outcome(records, failed, interrupted)
 
     def _outcome(self, records: list[StepRecord], failed: StepRecord | None, interrupted: bool) -> Outcome:
-        results = {p.name: _read(p) for p in sorted(self.rundir.results.glob("*")) if p.is_file()}
+        results = {p.name: _read(p) for p in sorted(self.results_dir.glob("*")) if p.is_file()}
         return Outcome(records, results, failed, interrupted)
 
     def _write_summary(self, records: list[StepRecord], failed: StepRecord | None, interrupted: bool) -> None:
@@ -256,7 +259,7 @@ class Executor:
         return _read(path) if path.is_file() else None
 
     def _result_files(self, step: Step) -> list[Path]:
-        folders = [self.rundir.results, self.rundir.step_results(step.name)]
+        folders = [self.results_dir, self.rundir.step_results(step.name)]
         return [p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir()) if p.is_file()]
 
     def _snapshot(self, step: Step) -> Snapshot:
@@ -266,7 +269,9 @@ class Executor:
         return {p.name: _read(p) for p in self._result_files(step) if before.get(p) != _stamp(p)}
 
     def _results_size(self) -> str:
-        """Why the results would not fit the termination message, or ``""``."""
+        """Why the results would not fit Tekton's termination message, or ``""``."""
+        if self.preparer.pod.results_volume:  # not Tekton's results: no termination message carries them
+            return ""
         entries = [
             {"key": p.name, "value": _read(p), "type": 1} for p in sorted(self.rundir.results.glob("*"))
         ]

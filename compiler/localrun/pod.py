@@ -72,3 +72,5 @@ class Pod:
     # container -> the resources a run-level override merged in (not enforced locally)
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     deadline_label: str = "the TaskRun's timeout"
+    # The volume the steps write the run's results to; None: Tekton's /tekton/results.
+    results_volume: str | None = None

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from compiler import naming as n
 from compiler.diagnostics import did_you_mean
 from compiler.localrun import argo
 from compiler.localrun.children import ChildRuns
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.executor import Executor, Outcome
+from compiler.localrun.pipeline import MARKER
 from compiler.localrun.pipeline_report import PipelineReport, TaskRunRecord, write_report
 from compiler.localrun.pod import Doc, Pod, Verbatim
 from compiler.localrun.prepare import Step
@@ -33,7 +35,6 @@ from compiler.localrun.rundir import RunDir, clear_keeping_logs
 from compiler.localrun.runner import RunOptions, RunReport, run_pod, signals_interrupt, start_pod
 from compiler.naming import LABEL_JOB
 
-MARKER = ".odahu-workflow"
 DEADLINE = "the Workflow's activeDeadlineSeconds"
 MAIN = "main"
 
@@ -167,6 +168,7 @@ class WorkflowRunner(ChildRuns):
         where = f"template {template.get('name')}"
         names = [str(c.get("name")) for c in containers]
         patched, ignored = argo.pod_spec_patch(str(template.get("podSpecPatch") or ""), names, where)
+        volumes = {str(v.get("name")) for v in template.get("volumes") or []}
         own = int(template.get("activeDeadlineSeconds") or 0)
         timeout = min(x for x in (left, float(own) if own > 0 else None, float("inf")) if x is not None)
         pod = Pod(
@@ -182,6 +184,7 @@ class WorkflowRunner(ChildRuns):
             service_account=str(self.wf.spec.get("serviceAccountName") or "default"),
             resources=patched,
             deadline_label=DEADLINE,
+            results_volume=n.ARGO_RESULTS_VOLUME if n.ARGO_RESULTS_VOLUME in volumes else None,
         )
         return pod, functools.partial(self._notes, template, patched, ignored)
 
@@ -327,7 +330,7 @@ def _ordered(tasks: Sequence[Doc]) -> list[Doc]:
 def _lay_out(root: Path, name: str) -> None:
     if root.exists():
         if not (root / MARKER).exists():
-            raise LocalRunError(f"{root} exists and is not a Workflow's folder; choose another --workdir")
+            raise LocalRunError(f"{root} exists and is not a sharded run's folder; choose another --workdir")
         clear_keeping_logs(root)
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text(name + "\n")
