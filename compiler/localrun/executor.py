@@ -51,9 +51,10 @@ class Outcome:
     def succeeded(self) -> bool:
         return self.failed is None and not self.interrupted
 
-    def as_json(self, taskrun: str) -> dict[str, Any]:
+    def as_json(self, name: str, kind: str = "TaskRun") -> dict[str, Any]:
+        """The run's summary; ``kind`` names its first key (``taskRun``, ``pod``)."""
         return {
-            "taskRun": taskrun,
+            kind[:1].lower() + kind[1:]: name,
             "status": "Succeeded" if self.succeeded else "Failed",
             "steps": [
                 {
@@ -136,7 +137,9 @@ class Executor:
     def _write_summary(self, records: list[StepRecord], failed: StepRecord | None, interrupted: bool) -> None:
         outcome = self._outcome(records, failed, interrupted)
         path = self.rundir.root / "summary.json"
-        path.write_text(json.dumps(outcome.as_json(self.rundir.root.name), indent=2) + "\n")
+        path.write_text(
+            json.dumps(outcome.as_json(self.rundir.root.name, self.preparer.pod.kind), indent=2) + "\n"
+        )
 
     def _run_step(
         self, index: int, total: int, raw: Mapping[str, Any], record: StepRecord, deadline: float | None

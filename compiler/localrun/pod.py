@@ -74,3 +74,4 @@ class Pod:
     deadline_label: str = "the TaskRun's timeout"
     # The volume the steps write the run's results to; None: Tekton's /tekton/results.
     results_volume: str | None = None
+    kind: str = "TaskRun"  # what the pod runs for, in its summary.json

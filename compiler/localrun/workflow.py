@@ -166,6 +166,10 @@ class WorkflowRunner(ChildRuns):
         """The pod of a substituted template, and its -v notes."""
         containers = _containers(template)
         where = f"template {template.get('name')}"
+        if (template.get("inputs") or {}).get("artifacts") or (template.get("outputs") or {}).get(
+            "artifacts"
+        ):
+            raise LocalRunError(f"{where}: artifacts are not supported by the local runner")
         names = [str(c.get("name")) for c in containers]
         patched, ignored = argo.pod_spec_patch(str(template.get("podSpecPatch") or ""), names, where)
         volumes = {str(v.get("name")) for v in template.get("volumes") or []}
@@ -185,6 +189,7 @@ class WorkflowRunner(ChildRuns):
             resources=patched,
             deadline_label=DEADLINE,
             results_volume=n.ARGO_RESULTS_VOLUME if n.ARGO_RESULTS_VOLUME in volumes else None,
+            kind="Pod",
         )
         return pod, functools.partial(self._notes, template, patched, ignored)
 
@@ -250,6 +255,11 @@ class WorkflowRunner(ChildRuns):
         scope = {**self.scope, **outputs}
         if task.get("template") not in self.wf.templates:
             raise LocalRunError(f"task {name}: no template {task.get('template')!r}")
+        unsupported = sorted(
+            k for k in ("withItems", "withSequence", "when", "continueOn", "hooks") if task.get(k)
+        )
+        if unsupported:
+            raise LocalRunError(f"task {name}: {', '.join(unsupported)} not supported by the local runner")
         definition = self.wf.templates[str(task["template"])]
         items: list[dict[str, str]] = [{}]
         if task.get("withParam") is not None:
