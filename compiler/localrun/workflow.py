@@ -137,7 +137,7 @@ class WorkflowRunner(ChildRuns):
         spec = self.wf.spec
         self.uid = options.uid or str(uuid.uuid4())
         self.scope = argo.global_scope(name, self.wf.namespace, self.uid, spec)
-        deadline = int(spec.get("activeDeadlineSeconds") or 0)
+        deadline = _whole(spec.get("activeDeadlineSeconds"), f"Workflow {name}: activeDeadlineSeconds")
         self.timeout: float | None = float(deadline) if deadline > 0 else None
         entry = str(spec.get("entrypoint") or "")
         if entry not in self.wf.templates:
@@ -173,7 +173,7 @@ class WorkflowRunner(ChildRuns):
         names = [str(c.get("name")) for c in containers]
         patched, ignored = argo.pod_spec_patch(str(template.get("podSpecPatch") or ""), names, where)
         volumes = {str(v.get("name")) for v in template.get("volumes") or []}
-        own = int(template.get("activeDeadlineSeconds") or 0)
+        own = _whole(template.get("activeDeadlineSeconds"), f"{where}: activeDeadlineSeconds")
         timeout = min(x for x in (left, float(own) if own > 0 else None, float("inf")) if x is not None)
         pod = Pod(
             owner=where,
@@ -221,7 +221,7 @@ class WorkflowRunner(ChildRuns):
     def _dag(self, dag: Doc) -> PipelineReport:
         template = argo.process_args(dag, self.arguments, self.scope, later=("tasks.", "item"))
         tasks = _ordered(template["dag"].get("tasks") or [])
-        workers = int(template["parallelism"]) if template.get("parallelism") else None
+        workers = _whole(template.get("parallelism"), f"template {dag.get('name')}: parallelism") or None
         root = (self.options.workdir / self.wf.name).absolute()
         records: list[TaskRunRecord] = []
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
@@ -266,7 +266,8 @@ class WorkflowRunner(ChildRuns):
             argo.check_references(task["withParam"], scope, f"task {name}: withParam")
             items = list(argo.fan_out(argo.replace(str(task["withParam"]), scope), name))
         filled = [self._fill(task, definition, scope, item) for item in items]
-        retries = int((definition.get("retryStrategy") or {}).get("limit") or 0)
+        limit = (definition.get("retryStrategy") or {}).get("limit")
+        retries = _whole(limit, f"template {definition.get('name')}: retryStrategy.limit")
         fanned = task.get("withParam") is not None
         records = [
             TaskRunRecord(f"{self.wf.name}-{name}" + (f"-{i}" if fanned else ""), name)
@@ -335,6 +336,17 @@ def _ordered(tasks: Sequence[Doc]) -> list[Doc]:
         done.append(ready[0])
     by_name = {str(t["name"]): t for t in tasks}
     return [by_name[n] for n in done]
+
+
+def _whole(value: Any, what: str) -> int:
+    """A count of the documents (an int, or an IntOrString's digits); 0 when absent."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise LocalRunError(f"{what}: expected a whole number, not {value!r}")
 
 
 def _lay_out(root: Path, name: str) -> None:

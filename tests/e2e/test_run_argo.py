@@ -27,11 +27,13 @@ STUCK = "import time\ntime.sleep(120)\n"
 
 
 def test_the_workflows_deadline_stops_the_run(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    """Also: without --target, the project's ``BatchSettings.backend`` chooses the documents that run."""
     store = s3_store(s3_server)
     store.upload(input_folder(), "input")
     store.upload(EXAMPLE / "model", "models/multiplier")
-    specs = write_specs(tmp_path / "specs", [store], service(), [job(timeout="3s")])
-    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path, STUCK), secrets=store.secrets, target="argo")
+    settings = {"backend": "argo"}
+    specs = write_specs(tmp_path / "specs", [store], service(), [job(timeout="3s")], settings=settings)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path, STUCK), secrets=store.secrets)
     assert result.code == 1, result.text
     assert "step user-container timed out" in result.out, result.out
     assert "the Workflow's activeDeadlineSeconds of 3s" in result.out

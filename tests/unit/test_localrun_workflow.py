@@ -3,6 +3,7 @@ a fan-out (``compiler/localrun/workflow.py``, ``children.py``)."""
 
 from __future__ import annotations
 
+import copy
 import io
 import threading
 import time
@@ -115,3 +116,31 @@ def test_a_fan_out_queues_beyond_its_workers_and_runs_every_item() -> None:
     runs.fan_out(7, one, workers=2)
     assert sorted(ran) == list(range(7))
     assert state["most"] == 2
+
+
+def test_a_misspelt_tag_stops_the_run_before_anything_is_written(
+    docs: Sequence[dict[str, Any]], tmp_path: Path
+) -> None:
+    name = workflow_of_job(docs, "multiplier-sample")
+    broken = copy.deepcopy(list(docs))
+    [workflow] = [d for d in broken if d["kind"] == "Workflow" and d["metadata"]["name"] == name]
+    template_name = workflow["spec"]["workflowTemplateRef"]["name"]
+    [template] = [
+        d for d in broken if d["kind"] == "WorkflowTemplate" and d["metadata"]["name"] == template_name
+    ]
+    [run] = [t for t in template["spec"]["templates"] if t["name"] == "run"]
+    run["containerSet"]["containers"][0]["args"].append("{{inputs.parameters.data-connectoin}}")
+    runner = WorkflowRunner(broken, name, RunOptions(workdir=tmp_path / "runs"), io.StringIO())
+    with pytest.raises(LocalRunError) as info:
+        runner.execute()
+    assert str(info.value) == "template run: failed to resolve {{inputs.parameters.data-connectoin}}"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_counts_of_the_documents_must_be_whole_numbers(docs: Sequence[dict[str, Any]]) -> None:
+    name = workflow_of_job(docs, "scorer-daily")
+    broken = copy.deepcopy(list(docs))
+    [workflow] = [d for d in broken if d["kind"] == "Workflow" and d["metadata"]["name"] == name]
+    workflow["spec"]["activeDeadlineSeconds"] = "{{workflow.parameters.deadline}}"
+    with pytest.raises(LocalRunError, match="activeDeadlineSeconds: expected a whole number"):
+        WorkflowRunner(broken, name, RunOptions(), io.StringIO())
