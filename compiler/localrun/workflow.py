@@ -156,7 +156,19 @@ class WorkflowRunner(ChildRuns):
             return self._dag(self.entry)
         template = argo.process_args(self.entry, self.arguments, self.scope)
         name = self.wf.name
-        return run_pod(name, lambda: self.pod(template, name, self.timeout), self.options, self.out)
+        limit = (template.get("retryStrategy") or {}).get("limit")
+        retries = _whole(limit, f"template {template.get('name')}: retryStrategy.limit")
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        report = run_pod(
+            name, functools.partial(self.pod, template, name, self.timeout), self.options, self.out
+        )
+        for attempt in range(1, retries + 1):
+            left = None if deadline is None else deadline - time.monotonic()
+            if report.outcome.succeeded or report.outcome.interrupted or (left is not None and left <= 0):
+                break
+            self.out.write(f"\nretry {attempt} of {retries}\n")  # a fresh pod; the logs move to history/
+            report = run_pod(name, functools.partial(self.pod, template, name, left), self.options, self.out)
+        return report
 
     # --- one pod --------------------------------------------------------------------------------
 
@@ -174,7 +186,7 @@ class WorkflowRunner(ChildRuns):
         patched, ignored = argo.pod_spec_patch(str(template.get("podSpecPatch") or ""), names, where)
         volumes = {str(v.get("name")) for v in template.get("volumes") or []}
         own = _whole(template.get("activeDeadlineSeconds"), f"{where}: activeDeadlineSeconds")
-        timeout = min(x for x in (left, float(own) if own > 0 else None, float("inf")) if x is not None)
+        limits = [t for t in (left, float(own) if own else None) if t is not None]
         pod = Pod(
             owner=where,
             name=name,
@@ -182,7 +194,7 @@ class WorkflowRunner(ChildRuns):
             uid=str(uuid.uuid4()),
             containers=tuple(containers),
             volumes=tuple(template.get("volumes") or []),
-            timeout=None if timeout == float("inf") else timeout,
+            timeout=min(limits) if limits else None,
             substitution=Verbatim(),
             configmaps=self.wf.configmaps,
             service_account=str(self.wf.spec.get("serviceAccountName") or "default"),

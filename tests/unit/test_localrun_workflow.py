@@ -144,3 +144,32 @@ def test_counts_of_the_documents_must_be_whole_numbers(docs: Sequence[dict[str, 
     workflow["spec"]["activeDeadlineSeconds"] = "{{workflow.parameters.deadline}}"
     with pytest.raises(LocalRunError, match="activeDeadlineSeconds: expected a whole number"):
         WorkflowRunner(broken, name, RunOptions(), io.StringIO())
+
+
+def test_a_single_pod_is_retried_up_to_its_templates_limit(tmp_path: Path) -> None:
+    """A containerSet entrypoint with ``retryStrategy.limit: 2`` that fails twice, then succeeds."""
+    counter = tmp_path / "attempts"
+    script = f'echo x >> "{counter}"; [ "$(wc -l < "{counter}")" -ge 3 ]'
+    workflow = {
+        "kind": "Workflow",
+        "metadata": {"name": "flaky-1", "namespace": "ns"},
+        "spec": {
+            "entrypoint": "run",
+            "templates": [
+                {
+                    "name": "run",
+                    "retryStrategy": {"limit": "2"},
+                    "containerSet": {
+                        "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", script]}]
+                    },
+                }
+            ],
+        },
+    }
+    out = io.StringIO()
+    options = RunOptions(workdir=tmp_path / "runs", tty=False)
+    report = WorkflowRunner([workflow], "flaky-1", options, out).execute()
+    assert report.exit_code == 0, out.getvalue()
+    assert counter.read_text() == "x\nx\nx\n"
+    assert "retry 2 of 2" in out.getvalue()
+    assert len(list((tmp_path / "runs" / "flaky-1" / "history").iterdir())) == 2
