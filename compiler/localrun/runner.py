@@ -1,5 +1,6 @@
-"""Run one TaskRun of compiled documents on this machine: the facade of the local runner.
+"""Run one pod of compiled documents on this machine: the facade of the local runner.
 
+``run_documents`` runs a TaskRun; ``run_pod`` any engine's pod (``workflow.py`` runs Argo's with it).
 Order: pick the documents; lay out the run directory; prepare every step (so a missing secret, tool
 or bind stops the job before its first step); fill the volumes; run the steps; print the summary.
 """
