@@ -1,8 +1,11 @@
-"""``odahu-batch run SPECS... --job NAME``: run one job on this machine from its compiled Tekton documents.
+"""``odahu-batch run SPECS... --job NAME [--target tekton|argo]``: run one job on this machine from its
+compiled documents.
 
 The specs (plus ``--job-file`` or ``--webhook-body``) are compiled in memory for a local run (local
-connections allowed); the job's TaskRun, its Task and the runtime ConfigMap are then executed step by
-step by the local runner. Exit 0 only when every step succeeded; 130 after Ctrl-C.
+connections allowed) for the backend of ``--target`` (default: ``BatchSettings.backend``); the job's
+TaskRun (or PipelineRun) with its Task, or its Workflow with its WorkflowTemplate, and the runtime
+ConfigMap are then executed step by step by the local runner. Exit 0 only when every step succeeded;
+130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,18 +14,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from compiler.commands import add_secret_flags, compiled_objects
+from compiler.commands import add_secret_flags, add_target_flag, compiled_objects
 from compiler.localrun import LocalRunError, RunOptions, run_documents
 from compiler.localrun.jobs import job_name_in_file, taskrun_of_job, webhook_job, write_job
 from compiler.localrun.launch import ENGINES
 from compiler.localrun.paths import Bind
 from compiler.localrun.pipeline import pipelinerun_of_job, run_pipelinerun
 from compiler.localrun.secrets import SecretStore, flags_out_of_argv
+from compiler.localrun.workflow import run_workflow, workflow_of_job
 from compiler.pipeline import generate_documents
 
 EXAMPLES = """\
 odahu-batch run specs/ --job nightly
 odahu-batch run specs/ --webhook-body body.json --secrets-file secrets.yaml
+odahu-batch run specs/ --job nightly --target argo    # the job's Workflow
 """
 
 
@@ -58,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the volumes' data after a successful run (always kept on failure)",
     )
+    add_target_flag(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each step's command and env (secrets masked)"
     )
@@ -87,23 +93,33 @@ def _run(args: argparse.Namespace) -> int:
     binds = [Bind.parse(b) for b in args.bind]
     secrets = SecretStore.from_sources(args.secrets_file, args.secret)
     calls = frozenset([job]) if args.webhook_body is not None else frozenset()
-    docs = compiled_objects(generate_documents(paths, for_cluster=False, calls=calls), "odahu-batch run")
+    compiled = generate_documents(paths, for_cluster=False, calls=calls, target=args.target)
+    docs = compiled_objects(compiled, "odahu-batch run")
     if docs is None:
         return 1
+    if any(d.get("kind") == "Workflow" for d in docs) or args.target == "argo":
+        options = _options(args, binds, secrets, None)
+        return run_workflow(docs, workflow_of_job(docs, job), options, sys.stdout).exit_code
     sharded = pipelinerun_of_job(docs, job)
-    options = RunOptions(
+    options = _options(args, binds, secrets, sharded or taskrun_of_job(docs, job))
+    if sharded is not None:  # a job of more than one shard: its PipelineRun
+        return run_pipelinerun(docs, sharded, options, sys.stdout).exit_code
+    report = run_documents(docs, options, sys.stdout)
+    return report.exit_code
+
+
+def _options(
+    args: argparse.Namespace, binds: list[Bind], secrets: SecretStore, run: str | None
+) -> RunOptions:
+    return RunOptions(
         workdir=args.workdir,
-        taskrun=sharded or taskrun_of_job(docs, job),
+        taskrun=run,
         binds=binds,
         secrets=secrets,
         user_runtime=args.user_runtime,
         keep=args.keep,
         verbose=args.verbose,
     )
-    if sharded is not None:  # a job of more than one shard: its PipelineRun
-        return run_pipelinerun(docs, sharded, options, sys.stdout).exit_code
-    report = run_documents(docs, options, sys.stdout)
-    return report.exit_code
 
 
 def _read(path: Path) -> str:

@@ -51,9 +51,10 @@ class Outcome:
     def succeeded(self) -> bool:
         return self.failed is None and not self.interrupted
 
-    def as_json(self, taskrun: str) -> dict[str, Any]:
+    def as_json(self, name: str, kind: str = "TaskRun") -> dict[str, Any]:
+        """The run's summary; ``kind`` names its first key (``taskRun``, ``pod``)."""
         return {
-            "taskRun": taskrun,
+            kind[:1].lower() + kind[1:]: name,
             "status": "Succeeded" if self.succeeded else "Failed",
             "steps": [
                 {
@@ -104,6 +105,9 @@ class Executor:
         }
         # volume -> index of the last step that mounted it writable (for the progress's file counts)
         self.last_writer: dict[str, int] = {}
+        # Where the steps write the run's results: Tekton's /tekton/results, else the pod's results volume.
+        volume = preparer.pod.results_volume
+        self.results_dir = rundir.volume(volume) if volume else rundir.results
 
     def run(self) -> Outcome:
         names = self.preparer.step_names
@@ -127,13 +131,15 @@ class Executor:
         return self._outcome(records, failed, interrupted)
 
     def _outcome(self, records: list[StepRecord], failed: StepRecord | None, interrupted: bool) -> Outcome:
-        results = {p.name: _read(p) for p in sorted(self.rundir.results.glob("*")) if p.is_file()}
+        results = {p.name: _read(p) for p in sorted(self.results_dir.glob("*")) if p.is_file()}
         return Outcome(records, results, failed, interrupted)
 
     def _write_summary(self, records: list[StepRecord], failed: StepRecord | None, interrupted: bool) -> None:
         outcome = self._outcome(records, failed, interrupted)
         path = self.rundir.root / "summary.json"
-        path.write_text(json.dumps(outcome.as_json(self.rundir.root.name), indent=2) + "\n")
+        path.write_text(
+            json.dumps(outcome.as_json(self.rundir.root.name, self.preparer.pod.kind), indent=2) + "\n"
+        )
 
     def _run_step(
         self, index: int, total: int, raw: Mapping[str, Any], record: StepRecord, deadline: float | None
@@ -168,7 +174,7 @@ class Executor:
             record.status = "timed out"
             own = step.timeout is not None and limit != deadline
             limit_s = step.timeout if own else self.preparer.timeout
-            which = "its own timeout" if own else "the TaskRun's timeout"
+            which = "its own timeout" if own else self.preparer.pod.deadline_label
             record.message = f"killed after {record.duration:.1f}s ({which} of {format_seconds(limit_s)})"
         elif code != 0:
             record.status = "failed (ignored)" if step.on_error == "continue" else "failed"
@@ -256,7 +262,7 @@ class Executor:
         return _read(path) if path.is_file() else None
 
     def _result_files(self, step: Step) -> list[Path]:
-        folders = [self.rundir.results, self.rundir.step_results(step.name)]
+        folders = [self.results_dir, self.rundir.step_results(step.name)]
         return [p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir()) if p.is_file()]
 
     def _snapshot(self, step: Step) -> Snapshot:
@@ -266,7 +272,9 @@ class Executor:
         return {p.name: _read(p) for p in self._result_files(step) if before.get(p) != _stamp(p)}
 
     def _results_size(self) -> str:
-        """Why the results would not fit the termination message, or ``""``."""
+        """Why the results would not fit Tekton's termination message, or ``""``."""
+        if self.preparer.pod.results_volume:  # not Tekton's results: no termination message carries them
+            return ""
         entries = [
             {"key": p.name, "value": _read(p), "type": 1} for p in sorted(self.rundir.results.glob("*"))
         ]

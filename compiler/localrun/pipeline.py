@@ -5,6 +5,7 @@ The Pipeline's tasks run in their listed order (the compiler lists them after wh
 own run directory ``<workdir>/<pipelinerun>/<pipelinerun>-<task>[-<i>]/`` (Tekton's child names). A task
 with a ``matrix`` fans out into one TaskRun per combination, all at once, as parallel local processes;
 ``retries`` reruns a failed TaskRun on its own (a fresh run directory, ``context.task.retry-count`` + 1).
+The machinery shared with Argo's dag (streams, attempts, fan-out) is ``children.py``.
 Params are substituted as Tekton does: ``$(params.x)``, ``$(context.pipelineRun.*)``, and the results of
 earlier tasks ``$(tasks.<t>.results.<r>)`` (an array result as a matrix value with ``[*]``). The first
 failed task fails the run; the tasks after it do not run. Exit 0 only when every TaskRun succeeded.
@@ -12,30 +13,27 @@ failed task fails the run; the tasks after it do not run. Exit 0 only when every
 
 from __future__ import annotations
 
-import io
+import functools
 import itertools
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from compiler.diagnostics import did_you_mean
+from compiler.localrun.children import ChildRuns
 from compiler.localrun.documents import Doc, RunDocuments
 from compiler.localrun.errors import LocalRunError
-from compiler.localrun.executor import Outcome, log_tail
+from compiler.localrun.executor import Executor
 from compiler.localrun.pipeline_report import PipelineReport, TaskRunRecord, write_report
 from compiler.localrun.prepare import DEFAULT_TIMEOUT, seconds
-from compiler.localrun.progress import Progress, ShardProgress
-from compiler.localrun.progress import format_duration as short_duration
+from compiler.localrun.progress import Progress
 from compiler.localrun.rundir import RunDir, clear_keeping_logs
-from compiler.localrun.runner import RunOptions, _setup, failure_headline, signals_interrupt
+from compiler.localrun.runner import RunOptions, _setup, signals_interrupt
 from compiler.localrun.tekton import ParamValue, param_values, substitute
-from compiler.localrun.terminal import ShardBoard, console
 from compiler.naming import LABEL_JOB
 from compiler.units import format_duration
 
@@ -57,34 +55,10 @@ def pipelinerun_of_job(docs: Iterable[Doc], job: str) -> str | None:
     return None
 
 
-class _Lines(io.TextIOBase):
-    """A text stream that prefixes each complete line and writes it to ``out`` under a lock."""
-
-    def __init__(self, out: TextIO, prefix: str, lock: threading.Lock) -> None:
-        self.out, self.prefix, self.lock, self.buffer = out, prefix, lock, ""
-
-    def write(self, text: str) -> int:
-        self.buffer += text
-        *lines, self.buffer = self.buffer.split("\n")
-        if lines:
-            with self.lock:
-                for line in lines:
-                    self.out.write(f"{self.prefix}{line.rpartition(chr(13))[2]}\n")
-                self.out.flush()
-        return len(text)
-
-    def isatty(self) -> bool:
-        return False
-
-
-class PipelineRunner:
+class PipelineRunner(ChildRuns):
     def __init__(self, docs: Sequence[Doc], name: str, options: RunOptions, out: TextIO) -> None:
+        super().__init__(options, out, "the PipelineRun's timeout")
         self.docs = docs
-        self.options = options
-        self.out = out
-        self.lock = threading.Lock()
-        self.cancel = threading.Event()  # Ctrl-C: every TaskRun stops its running step, none starts
-        self.board: ShardBoard | None = None  # while a matrix runs: its shards' lines
         runs = [d for d in docs if d.get("kind") == "PipelineRun"]
         found = [r for r in runs if _name(r) == name]
         if not found:
@@ -230,23 +204,10 @@ class PipelineRunner:
         def one(index: int) -> None:
             values = {**params, **combos[index]}
             prefix = f"  [{task_name} {index}] " if fan_out else "  "
-            self._attempts(records[index], definition, values, task_name, root, deadline, retries, prefix)
+            setup = functools.partial(self._setup, records[index].name, task_name, definition, values)
+            self.attempts(records[index], root, setup, deadline, retries, prefix)
 
-        if len(combos) == 1:
-            one(0)
-        elif combos:
-            # One line per shard instead of every step's start and end, interleaved.
-            self.board = ShardBoard(self.out, console(self.out, self.options.tty))
-            with self.board, ThreadPoolExecutor(max_workers=len(combos)) as pool:
-                futures = [pool.submit(one, index) for index in range(len(combos))]
-                try:
-                    wait(futures)
-                except KeyboardInterrupt:  # it reaches this thread only: the others stop on the event
-                    self.cancel.set()
-                    wait(futures)
-                for future in futures:
-                    future.result()
-            self.board = None
+        self.fan_out(len(combos), one)
         results = records[0].results if len(records) == 1 else {}
         self._collect(task_name, definition, results)
         return records
@@ -275,72 +236,22 @@ class PipelineRunner:
             spec["stepSpecs"] = self.step_specs[task_name]
         return {"kind": "TaskRun", "metadata": {"name": name, "namespace": self.namespace}, "spec": spec}
 
-    def _attempts(
+    def _setup(
         self,
-        record: TaskRunRecord,
+        name: str,
+        task_name: str,
         definition: Doc,
         values: Mapping[str, ParamValue],
-        task_name: str,
-        root: Path,
-        deadline: float | None,
-        retries: int,
-        prefix: str,
-    ) -> None:
-        started = time.monotonic()
-        stream = cast(TextIO, _Lines(cast(TextIO, self.board) or self.out, prefix, self.lock))
-        for attempt in range(retries + 1):
-            if self.cancel.is_set():
-                record.status, record.message = "interrupted", "Ctrl-C"
-                break
-            record.attempts = attempt + 1
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                record.status, record.message = "timed out", "the PipelineRun's timeout"
-                break
-            if attempt:
-                stream.write(f"retry {attempt} of {retries}\n")
-            taskrun = self._taskrun(record.name, task_name, values, left)
-            docs = RunDocuments(taskrun=taskrun, task=definition, configmaps=self.configmaps)
-            rundir = RunDir(root / record.name)
-            record.rundir = rundir.root
-            try:
-                outcome = self._run_one(docs, rundir, stream, attempt)
-            except LocalRunError as exc:  # this TaskRun could not start: it fails, and may be retried
-                record.status, record.message = "failed", f"cannot start: {exc}"
-                stream.write(f"{record.message}\n")
-                continue
-            record.results = outcome.results
-            if outcome.interrupted:
-                self.cancel.set()
-                record.status, record.message = "interrupted", "Ctrl-C: the running step was stopped"
-                break
-            if outcome.succeeded:
-                record.status, record.message = "succeeded", ""
-                break
-            failed = outcome.failed
-            record.status = "failed"
-            record.message = failure_headline(failed) if failed is not None else "failed"
-            tail = log_tail(rundir.log(failed.name)) if failed is not None else ""
-            stream.write(f"{record.message}\n" + "".join(f"  | {line}\n" for line in tail.splitlines()))
-        record.duration = time.monotonic() - started
-        stream.write(f"{record.name} {record.status} in {short_duration(record.duration)}\n")
-
-    def _run_one(self, docs: RunDocuments, rundir: RunDir, stream: TextIO, attempt: int) -> Outcome:
-        board = self.board
-        progress = (
-            ShardProgress(board, rundir.root.name) if board is not None else Progress(stream, tty=False)
-        )
+        rundir: RunDir,
+        progress: Progress,
+        attempt: int,
+        left: float | None,
+    ) -> Executor:
+        taskrun = self._taskrun(name, task_name, values, left)
+        docs = RunDocuments(taskrun=taskrun, task=definition, configmaps=self.configmaps)
         options = replace(self.options, uid=None)  # every TaskRun has its own uid
-        with rundir.locked():
-            rundir.reset()
-            executor, _ = _setup(docs, rundir, options, progress, self.cancel)
-            executor.preparer.replacements = executor.preparer.replacements.with_strings(
-                {"context.task.retry-count": str(attempt)}
-            )
-            outcome = executor.run()
-        if outcome.succeeded and not self.options.keep:
-            rundir.free_volumes()
-        return outcome
+        executor, _ = _setup(docs, rundir, options, progress, self.cancel, attempt)
+        return executor
 
     def _collect(self, task_name: str, definition: Doc, results: Mapping[str, str]) -> None:
         """A finished task's results, for the tasks after it (an array result as JSON)."""

@@ -44,8 +44,15 @@ class PipelineReport:
         return 0 if self.succeeded else 1
 
 
-def write_report(report: PipelineReport, name: str, out: TextIO, tty: bool | None = None) -> None:
-    """The TaskRuns' table on ``out``, then ``summary.json`` in the run directory."""
+def write_report(
+    report: PipelineReport,
+    name: str,
+    out: TextIO,
+    tty: bool | None = None,
+    kinds: tuple[str, str] = ("PipelineRun", "TaskRun"),
+) -> None:
+    """The children's table on ``out``, then ``summary.json`` in the run directory; ``kinds``: the run's
+    and its children's (``Workflow``, ``pod`` for Argo), which name the column and the summary's keys."""
     rows = [
         (
             r.name,
@@ -56,11 +63,11 @@ def write_report(report: PipelineReport, name: str, out: TextIO, tty: bool | Non
         for r in report.records
     ]
     out.write("\n")
-    console(out, tty).print(table(("TaskRun", "status", "time", "attempts"), rows, right=(2, 3)))
+    console(out, tty).print(table((kinds[1], "status", "time", "attempts"), rows, right=(2, 3)))
     summary = {
-        "pipelineRun": name,
+        _camel(kinds[0]): name,
         "status": "Succeeded" if report.succeeded else "Failed",
-        "taskRuns": [
+        _camel(kinds[1]) + "s": [
             {
                 "name": r.name,
                 "task": r.task,
@@ -76,3 +83,7 @@ def write_report(report: PipelineReport, name: str, out: TextIO, tty: bool | Non
     status = "succeeded" if report.succeeded else "interrupted" if report.interrupted else "failed"
     out.write(f"\nrun {status}; run directory: {report.root}/\n")
     out.flush()
+
+
+def _camel(kind: str) -> str:
+    return kind[:1].lower() + kind[1:]

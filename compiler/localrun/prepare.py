@@ -1,8 +1,9 @@
-"""A Task's steps, substituted and resolved as the pod would run them (container-side strings).
+"""A pod's steps, substituted and resolved as the pod would run them (container-side strings).
 
-``Preparer.step()`` applies, in the cluster's order: ``stepTemplate`` merging, Tekton's substitution,
-the env's ``valueFrom`` (Secrets, ConfigMaps, the pod's own fields), then Kubernetes' ``$(VAR)``
-expansion of env values, command and args. Paths stay container paths here: the launcher maps them.
+``Preparer.step()`` applies, in the cluster's order: the engine's substitution (the pod's own: Tekton's
+per step, none left for Argo, see ``pod.py``), the env's ``valueFrom`` (Secrets, ConfigMaps, the pod's
+own fields), then Kubernetes' ``$(VAR)`` expansion of env values, command and args. Paths stay container
+paths here: the launcher maps them.
 ``Preparer.check()`` prepares every step once before anything runs, so a missing secret or an undeclared
 param stops the job before its first step.
 """
@@ -10,36 +11,22 @@ param stops the job before its first step.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.localrun.documents import RunDocuments
 from compiler.localrun.errors import LocalRunError
+from compiler.localrun.pod import Pod, StepResults, Substitution
 from compiler.localrun.rundir import RunDir
 from compiler.localrun.secrets import SecretStore
-from compiler.localrun.tekton import (
-    Replacements,
-    RunContext,
-    k8s_expand,
-    merge_step_resources,
-    param_values,
-    step_replacements,
-    steps_result_refs,
-    substitute,
-    substitute_list,
-    task_replacements,
-    unresolved,
-)
+from compiler.localrun.tekton import k8s_expand, merge_step_resources
 from compiler.units import parse_duration
 
 USER_STEP = "user-container"
 # Tekton's default TaskRun timeout (``default-timeout-minutes: 60``).
 DEFAULT_TIMEOUT = 3600.0
 UNSUPPORTED_STEP_FIELDS = ("ref", "envFrom", "volumeDevices", "stdoutConfig", "stderrConfig")
-
-StepResults = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -93,43 +80,23 @@ def seconds(duration: str | None, default: float | None) -> float | None:
 
 
 class Preparer:
-    def __init__(self, docs: RunDocuments, context: RunContext, rundir: RunDir, secrets: SecretStore) -> None:
-        self.docs = docs
+    def __init__(self, pod: Pod, rundir: RunDir, secrets: SecretStore) -> None:
+        self.pod = pod
         self.rundir = rundir
         self.secrets = secrets
-        spec: Mapping[str, Any] = docs.task.get("spec") or {}
-        self.spec = spec
-        run_spec: Mapping[str, Any] = docs.taskrun.get("spec") or {}
-        if spec.get("sidecars"):
-            raise LocalRunError(
-                f"Task {context.task_name} has sidecars, which the local runner does not start"
-            )
-        self.params = param_values(spec, run_spec)
-        results = [r["name"] for r in spec.get("results") or []]
-        self.replacements: Replacements = task_replacements(self.params, context, results)
-        self.timeout = seconds(run_spec.get("timeout"), DEFAULT_TIMEOUT)
-        self.overrides = {
-            str(o.get("name")): o.get("computeResources") or {} for o in run_spec.get("stepSpecs") or []
-        }
-        self.volumes: list[Mapping[str, Any]] = list(spec.get("volumes") or [])
-        self.raw_steps: list[Mapping[str, Any]] = [self._merge_template(s) for s in spec.get("steps") or []]
+        self.timeout = pod.timeout
+        self.volumes: list[Mapping[str, Any]] = list(pod.volumes)
+        self.raw_steps: list[Mapping[str, Any]] = list(pod.containers)
         if not self.raw_steps:
-            raise LocalRunError(f"Task {context.task_name} has no steps")
-        # Tekton fails a TaskRun whose stepSpecs name a step its Task lacks
-        # (pkg/reconciler/taskrun/validate_taskrun.go validateOverrides).
-        unknown = sorted(set(self.overrides) - {str(r.get("name")) for r in self.raw_steps})
-        if unknown:
-            raise LocalRunError(
-                f"invalid stepSpecs: Task {context.task_name} has no step named {', '.join(unknown)}"
-            )
+            raise LocalRunError(f"{pod.owner} has no steps")
         # step -> (env var, Secret, key) of optional secretKeyRefs left unset: a hint if the step fails.
         self.unset_optional: dict[str, set[tuple[str, str, str]]] = {}
         self.pod_fields = {
-            "metadata.name": f"{context.taskrun_name}-pod",
-            "metadata.namespace": context.namespace,
-            "metadata.uid": context.uid,
+            "metadata.name": f"{pod.name}-pod",
+            "metadata.namespace": pod.namespace,
+            "metadata.uid": pod.uid,
             "spec.nodeName": "localhost",
-            "spec.serviceAccountName": str(run_spec.get("serviceAccountName") or "default"),
+            "spec.serviceAccountName": pod.service_account,
             "status.podIP": "127.0.0.1",
             "status.hostIP": "127.0.0.1",
         }
@@ -148,19 +115,6 @@ class Preparer:
     @property
     def step_names(self) -> list[str]:
         return [str(s.get("name", f"unnamed-{i}")) for i, s in enumerate(self.raw_steps)]
-
-    def _merge_template(self, step: Mapping[str, Any]) -> Mapping[str, Any]:
-        template: Mapping[str, Any] = self.spec.get("stepTemplate") or {}
-        if not template:
-            return step
-        merged = {**template, **step}
-        for key in ("env", "volumeMounts"):
-            ident = "name" if key == "env" else "mountPath"
-            own = {item[ident] for item in step.get(key) or []}
-            merged[key] = [i for i in template.get(key) or [] if i[ident] not in own] + list(
-                step.get(key) or []
-            )
-        return merged
 
     def check(self) -> list[Step]:
         """Prepare every step (step results read as empty) and report all problems at once."""
@@ -186,55 +140,44 @@ class Preparer:
                 "which the local runner cannot know"
             )
         own_results = [r["name"] for r in raw.get("results") or []]
-        repl = step_replacements(self.replacements, name, own_results)
-        repl = repl.with_strings(self._steps_results(raw, step_results))
-        self._check_references(name, raw, repl)
-        strings = repl.strings
-        env = self._env(name, raw.get("env") or [], strings)
+        sub = self.pod.substitution.for_step(name, raw, step_results)
+        self._check_references(name, raw, sub)
+        env = self._env(name, raw.get("env") or [], sub)
         variables = {e.name: e.value for e in env}
-        command = [k8s_expand(c, variables) for c in substitute_list(raw.get("command") or [], repl)]
-        args = [k8s_expand(a, variables) for a in substitute_list(raw.get("args") or [], repl)]
+        command = [k8s_expand(c, variables) for c in sub.items(raw.get("command") or [])]
+        args = [k8s_expand(a, variables) for a in sub.items(raw.get("args") or [])]
         script = raw.get("script")
         working_dir = raw.get("workingDir")
         return Step(
             name=name,
-            image=substitute(str(raw.get("image", "")), strings),
+            image=sub.text(str(raw.get("image", ""))),
             command=tuple(command),
             args=tuple(args),
-            script=substitute(script, strings) if script is not None else None,
+            script=sub.text(script) if script is not None else None,
             env=tuple(env),
-            working_dir=substitute(working_dir, strings) if working_dir else None,
-            mounts=self._mounts(name, raw.get("volumeMounts") or [], strings),
+            working_dir=sub.text(working_dir) if working_dir else None,
+            mounts=self._mounts(name, raw.get("volumeMounts") or [], sub),
             timeout=seconds(raw.get("timeout"), None),
             on_error=str(raw.get("onError") or "stopAndFail"),
             results=tuple(own_results),
-            resources=merge_step_resources(raw.get("computeResources") or {}, self.overrides.get(name, {})),
+            resources=merge_step_resources(
+                raw.get("computeResources") or raw.get("resources") or {}, self.pod.resources.get(name, {})
+            ),
         )
 
-    def _steps_results(self, raw: Mapping[str, Any], step_results: StepResults) -> dict[str, str]:
-        values: dict[str, str] = {}
-        texts = [*(raw.get("command") or []), *(raw.get("args") or [])]
-        texts += [str(e.get("value", "")) for e in raw.get("env") or []]
-        for text in texts:
-            for step, result in steps_result_refs(text):
-                value = step_results(step, result)
-                if value is None:
-                    raise LocalRunError(f"step {raw.get('name')}: no result {result!r} of step {step!r}")
-                values[f"steps.{step}.results.{result}"] = value
-        return values
-
-    def _check_references(self, name: str, raw: Mapping[str, Any], repl: Replacements) -> None:
+    def _check_references(self, name: str, raw: Mapping[str, Any], sub: Substitution) -> None:
         texts = [str(raw.get(k) or "") for k in ("image", "script", "workingDir")]
         texts += [*(raw.get("command") or []), *(raw.get("args") or [])]
         texts += [str(e.get("value", "")) for e in raw.get("env") or []]
         texts += [
             str(m.get(k, "")) for m in raw.get("volumeMounts") or [] for k in ("name", "mountPath", "subPath")
         ]
-        bad = sorted({ref for text in texts for ref in unresolved(text, repl)})
+        bad = sorted({ref for text in texts for ref in sub.unresolved(text)})
         if bad:
-            raise LocalRunError(f"step {name} uses {', '.join(bad)}, which the Task does not declare")
+            owner = self.pod.owner
+            raise LocalRunError(f"step {name} uses {', '.join(bad)}, which the {owner} does not declare")
 
-    def _env(self, step: str, items: Sequence[Mapping[str, Any]], strings: Mapping[str, str]) -> list[EnvVar]:
+    def _env(self, step: str, items: Sequence[Mapping[str, Any]], sub: Substitution) -> list[EnvVar]:
         resolved: dict[str, EnvVar] = {}
         missing: list[str] = []
         for item in items:
@@ -243,10 +186,10 @@ class Preparer:
             if source is None:
                 # Kubernetes expands a value with the variables defined before it.
                 before = {e.name: e.value for e in resolved.values()}
-                value = k8s_expand(substitute(str(item.get("value", "")), strings), before)
+                value = k8s_expand(sub.text(str(item.get("value", ""))), before)
                 resolved[var] = EnvVar(var, value)
                 continue
-            found = self._value_from(step, var, source, strings, missing)
+            found = self._value_from(step, var, source, sub, missing)
             if found is not None:
                 resolved.pop(var, None)
                 resolved[var] = found
@@ -255,16 +198,16 @@ class Preparer:
         return list(resolved.values())
 
     def _value_from(
-        self, step: str, var: str, source: Mapping[str, Any], strings: Mapping[str, str], missing: list[str]
+        self, step: str, var: str, source: Mapping[str, Any], sub: Substitution, missing: list[str]
     ) -> EnvVar | None:
         if "secretKeyRef" in source or "configMapKeyRef" in source:
             is_secret = "secretKeyRef" in source
             ref = source["secretKeyRef" if is_secret else "configMapKeyRef"]
-            obj, key = substitute(str(ref.get("name", "")), strings), substitute(str(ref["key"]), strings)
+            obj, key = sub.text(str(ref.get("name", ""))), sub.text(str(ref["key"]))
             if is_secret:
                 value = self.secrets.get(obj, key)
             else:
-                data = (self.docs.configmaps.get(obj) or {}).get("data") or {}
+                data = (self.pod.configmaps.get(obj) or {}).get("data") or {}
                 value = None if key not in data else str(data[key])
             if value is not None:
                 return EnvVar(var, value, secret=is_secret)
@@ -282,19 +225,19 @@ class Preparer:
             return EnvVar(var, self.pod_fields[path])
         raise LocalRunError(f"step {step}: env {var}: valueFrom {', '.join(source)} is not supported locally")
 
-    def _mounts(
-        self, step: str, items: Sequence[Mapping[str, Any]], strings: Mapping[str, str]
-    ) -> tuple[Mount, ...]:
+    def _mounts(self, step: str, items: Sequence[Mapping[str, Any]], sub: Substitution) -> tuple[Mount, ...]:
         names = {str(v["name"]) for v in self.volumes}
         mounts: list[Mount] = []
         for item in items:
-            volume = substitute(str(item["name"]), strings)
+            volume = sub.text(str(item["name"]))
             if volume not in names:
-                raise LocalRunError(f"step {step} mounts volume {volume!r}, which the Task does not declare")
+                raise LocalRunError(
+                    f"step {step} mounts volume {volume!r}, which the {self.pod.owner} does not declare"
+                )
             host = self.rundir.volume(volume)
-            sub = substitute(str(item.get("subPath") or ""), strings)
-            if sub:
-                host = host / sub
-            path = substitute(str(item["mountPath"]), strings)
+            sub_path = sub.text(str(item.get("subPath") or ""))
+            if sub_path:
+                host = host / sub_path
+            path = sub.text(str(item["mountPath"]))
             mounts.append(Mount(volume, path, host, bool(item.get("readOnly", False))))
         return tuple(mounts)

@@ -23,14 +23,14 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.secrets import SecretStore
-from compiler.localrun.tekton import RESULTS_DIR, STEPS_DIR, Replacements, substitute
+from compiler.localrun.tekton import RESULTS_DIR, STEPS_DIR
 
 MARKER = ".odahu"
 HISTORY = "history"
@@ -138,7 +138,7 @@ def clear_keeping_logs(root: Path) -> None:
 def make_volumes(
     rundir: RunDir,
     volumes: list[Mapping[str, Any]],
-    replacements: Replacements,
+    substitute: Callable[[str], str],
     configmaps: Mapping[str, Mapping[str, Any]],
     secrets: SecretStore,
 ) -> None:
@@ -151,13 +151,13 @@ def make_volumes(
             continue
         if "configMap" in volume:
             source = volume["configMap"]
-            ref = substitute(str(source.get("name", "")), replacements.strings)
+            ref = substitute(str(source.get("name", "")))
             configmap = configmaps.get(ref)
             data = _configmap_data(configmap) if configmap is not None else None
             what = f"ConfigMap {ref!r} (volume {name})"
         elif "secret" in volume:
             source = volume["secret"]
-            ref = substitute(str(source.get("secretName", "")), replacements.strings)
+            ref = substitute(str(source.get("secretName", "")))
             data = (
                 {k: v.encode() for k, v in secrets.secrets[ref].items()} if ref in secrets.secrets else None
             )

@@ -1,5 +1,6 @@
-"""Run one TaskRun of compiled documents on this machine: the facade of the local runner.
+"""Run one pod of compiled documents on this machine: the facade of the local runner.
 
+``run_documents`` runs a TaskRun; ``run_pod`` any engine's pod (``workflow.py`` runs Argo's with it).
 Order: pick the documents; lay out the run directory; prepare every step (so a missing secret, tool
 or bind stops the job before its first step); fill the volumes; run the steps; print the summary.
 """
@@ -7,6 +8,7 @@ or bind stops the job before its first step); fill the volumes; run the steps; p
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import uuid
@@ -29,12 +31,17 @@ from compiler.localrun.launch import (
     engine_available,
 )
 from compiler.localrun.paths import Bind
+from compiler.localrun.pod import Pod
 from compiler.localrun.prepare import Preparer, Step
 from compiler.localrun.progress import Progress, StepRecord, step_table
 from compiler.localrun.rundir import RunDir, make_volumes
 from compiler.localrun.secrets import Masker, SecretStore
+from compiler.localrun.taskrun import tekton_pod
 from compiler.localrun.tekton import RunContext
 from compiler.localrun.terminal import console
+
+# What a cluster honours and the local run does not, given the prepared steps (printed with -v).
+Notes = Callable[[Sequence[Step]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,24 @@ class RunReport:
 def run_documents(docs: Iterable[Doc], options: RunOptions, out: TextIO) -> RunReport:
     """Execute the TaskRun ``options.taskrun`` of ``docs``; raise LocalRunError when it cannot start."""
     selected = select(docs, options.taskrun)
-    rundir = RunDir((options.workdir / selected.name).absolute())
+
+    def make() -> tuple[Pod, Notes]:
+        task_name = str((selected.task.get("metadata") or {}).get("name", selected.name))
+        uid = options.uid or str(uuid.uuid4())
+        context = RunContext(selected.name, selected.namespace, uid, task_name)
+        return tekton_pod(selected, context), functools.partial(ignored_fields, selected.taskrun)
+
+    return run_pod(selected.name, make, options, out)
+
+
+def run_pod(name: str, make: Callable[[], tuple[Pod, Notes]], options: RunOptions, out: TextIO) -> RunReport:
+    """Run one pod in ``<workdir>/<name>/``; ``make`` builds it once the run directory is laid out."""
+    rundir = RunDir((options.workdir / name).absolute())
     progress = Progress(out, tty=options.tty)
     with rundir.locked(), signals_interrupt():
         rundir.reset()
-        executor, masker = _setup(selected, rundir, options, progress)
+        pod, notes = make()
+        executor, masker = start_pod(pod, rundir, options, progress, notes)
         outcome = executor.run()
     hint = executor.preparer.unset_secrets_hint(outcome.failed.name) if outcome.failed else ""
     _report(outcome, rundir, masker, out, verbose=options.verbose, hint=hint, tty=options.tty)
@@ -95,26 +115,43 @@ def _setup(
     options: RunOptions,
     progress: Progress,
     cancel: threading.Event | None = None,
+    attempt: int = 0,
 ) -> tuple[Executor, Masker]:
     task_name = str((docs.task.get("metadata") or {}).get("name", docs.name))
-    context = RunContext(docs.name, docs.namespace, options.uid or str(uuid.uuid4()), task_name)
-    preparer = Preparer(docs, context, rundir, options.secrets)
+    uid = options.uid or str(uuid.uuid4())
+    context = RunContext(docs.name, docs.namespace, uid, task_name, retry_count=attempt)
+    pod = tekton_pod(docs, context)
+    notes = functools.partial(ignored_fields, docs.taskrun)
+    return start_pod(pod, rundir, options, progress, notes, cancel)
+
+
+def start_pod(
+    pod: Pod,
+    rundir: RunDir,
+    options: RunOptions,
+    progress: Progress,
+    notes: Notes,
+    cancel: threading.Event | None = None,
+) -> tuple[Executor, Masker]:
+    """Prepare every step of ``pod`` (a missing secret, tool or bind stops it here), lay out its volumes,
+    and return the executor that runs it; ``notes``: what a cluster honours and the run does not (-v)."""
+    preparer = Preparer(pod, rundir, options.secrets)
     steps = preparer.check()
     environ = base_env(options.environ)
     tools = HostTools.find(options.environ)
     tools.check(steps)
     host = HostLauncher(rundir, tools, options.binds, environ, options.cwd or Path.cwd())
-    launch_user = _user_launcher(options, rundir, environ, host, context)
+    launch_user = _user_launcher(options, rundir, environ, host, pod)
     for step in steps:
         if step.is_user and options.user_runtime == "host":
             for warning in host.check_user(step):
                 progress.note(f"warning: {warning}")
     masker = Masker(options.secrets.values())
     if options.verbose:
-        for note in ignored_fields(docs.taskrun, steps):
+        for note in notes(steps):
             progress.note(note)
     tools.write_shims(rundir.bin)
-    make_volumes(rundir, preparer.volumes, preparer.replacements, docs.configmaps, options.secrets)
+    make_volumes(rundir, preparer.volumes, pod.substitution.text, pod.configmaps, options.secrets)
 
     def launcher(step: Step) -> Launch:
         return launch_user(step) if step.is_user else host.launch(step)
@@ -133,7 +170,7 @@ def _setup(
 
 
 def _user_launcher(
-    options: RunOptions, rundir: RunDir, environ: dict[str, str], host: HostLauncher, context: RunContext
+    options: RunOptions, rundir: RunDir, environ: dict[str, str], host: HostLauncher, pod: Pod
 ) -> Callable[[Step], Launch]:
     if options.user_runtime == "host":
         return host.launch
@@ -143,7 +180,7 @@ def _user_launcher(
     if why is not None:
         raise LocalRunError(f"--user-runtime {options.user_runtime}: {why}")
     engine = EngineLauncher(options.user_runtime, rundir, options.binds, environ)
-    name = f"odahu-{context.taskrun_name[:40]}-{context.uid[:8]}"
+    name = f"odahu-{pod.name[:40]}-{pod.uid[:8]}"
     return lambda step: engine.launch(step, name)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.localrun.errors import LocalRunError
+from compiler.localrun.pod import StepResults
 
 ParamValue = str | list[str] | dict[str, str]
 
@@ -229,3 +230,34 @@ def merge_step_resources(step: Mapping[str, Any], override: Mapping[str, Any]) -
         if merged:
             out[field] = merged
     return out
+
+
+@dataclass(frozen=True)
+class TektonSubstitution:
+    """Tekton's substitution as a pod's :class:`~compiler.localrun.pod.Substitution`."""
+
+    replacements: Replacements
+
+    def text(self, value: str) -> str:
+        return substitute(value, self.replacements.strings)
+
+    def items(self, values: Sequence[str]) -> list[str]:
+        return substitute_list(values, self.replacements)
+
+    def unresolved(self, value: str) -> list[str]:
+        return unresolved(value, self.replacements)
+
+    def for_step(self, name: str, raw: Mapping[str, Any], step_results: StepResults) -> TektonSubstitution:
+        """``$(step.results.r.path)`` of the step, and ``$(steps.s.results.r)`` of the steps before it."""
+        own = [str(r["name"]) for r in raw.get("results") or []]
+        repl = step_replacements(self.replacements, name, own)
+        values: dict[str, str] = {}
+        texts = [*(raw.get("command") or []), *(raw.get("args") or [])]
+        texts += [str(e.get("value", "")) for e in raw.get("env") or []]
+        for text in texts:
+            for step, result in steps_result_refs(text):
+                value = step_results(step, result)
+                if value is None:
+                    raise LocalRunError(f"step {name}: no result {result!r} of step {step!r}")
+                values[f"steps.{step}.results.{result}"] = value
+        return TektonSubstitution(repl.with_strings(values))

@@ -1,5 +1,6 @@
 """The README's main command: the multiplier example on its local connection, as ``scripts/demo.sh`` runs it
-(relative paths, from the folder that holds ``examples/``), here in a copy of the example under tmp."""
+(relative paths, from the folder that holds ``examples/``), here in a copy of the example under tmp, from
+the Tekton documents and from the Argo ones."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ COMMAND = [
 ]
 
 
-def test_multiplier_example_as_the_readme_runs_it(tmp_path: Path) -> None:
+def test_multiplier_example_as_the_readme_runs_it(tmp_path: Path, backend: str) -> None:
     shutil.copytree(EXAMPLE, tmp_path / "examples" / "multiplier", ignore=shutil.ignore_patterns("output"))
     done = subprocess.run(
-        [sys.executable, "-m", "compiler.cli", *COMMAND],
+        [sys.executable, "-m", "compiler.cli", *COMMAND, "--target", backend],
         cwd=tmp_path,
         capture_output=True,
         text=True,

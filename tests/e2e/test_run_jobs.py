@@ -58,7 +58,7 @@ def test_baked_model_without_bind_says_what_to_bind(tmp_path: Path) -> None:
     assert "--bind HOST_DIR:/opt/app" in result.err
 
 
-def test_webhook_body_from_stdin(tmp_path: Path) -> None:
+def test_webhook_body_from_stdin(tmp_path: Path, backend: str) -> None:
     store = local_store(tmp_path / "store")
     store.upload(input_folder(), "2026-11")
     store.upload(EXAMPLE / "model", "models/multiplier")
@@ -78,6 +78,7 @@ def test_webhook_body_from_stdin(tmp_path: Path) -> None:
         app=app_folder(tmp_path),
         stdin=json.dumps(body),
         extra=["--webhook-body", "-"],
+        target=backend,
     )
     assert result.code == 0, result.text
     assert json_files(store.tree("hooked/wh-7")) == expected_outputs()
@@ -86,7 +87,7 @@ def test_webhook_body_from_stdin(tmp_path: Path) -> None:
     assert "inferenceServiceId: multiplier" in written[0].read_text()
 
 
-def test_job_file(tmp_path: Path) -> None:
+def test_job_file(tmp_path: Path, backend: str) -> None:
     store = local_store(tmp_path / "store")
     store.upload(input_folder(), "input")
     store.upload(EXAMPLE / "model", "models/multiplier")
@@ -96,7 +97,12 @@ def test_job_file(tmp_path: Path) -> None:
         json.dumps({"kind": "InferenceJob", "spec": {"inferenceServiceId": SERVICE, "requestId": "file-1"}})
     )
     result = odahu_run(
-        tmp_path, specs, job_name=None, app=app_folder(tmp_path), extra=["--job-file", str(job_file)]
+        tmp_path,
+        specs,
+        job_name=None,
+        app=app_folder(tmp_path),
+        extra=["--job-file", str(job_file)],
+        target=backend,
     )
     assert result.code == 0, result.text
     assert json_files(store.tree("output/file-1")) == expected_outputs()

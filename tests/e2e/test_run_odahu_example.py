@@ -46,14 +46,17 @@ def spec_folder(tmp_path: Path, store: Store, variant: str) -> Path:
 
 
 @pytest.mark.parametrize("variant", ["", "-packed"])
-def test_odahu_example_runs_unchanged(tmp_path: Path, s3_server: MotoS3Server, variant: str) -> None:
+def test_odahu_example_runs_unchanged(
+    tmp_path: Path, s3_server: MotoS3Server, variant: str, backend: str
+) -> None:
     store = s3_store(s3_server, name="models-output")
     lay_out(store)
     job_file = MANIFESTS / f"inferencejob{variant}.yaml"
     specs = spec_folder(tmp_path, store, variant)
     # The manifests validate and compile for a cluster as they are.
     assert main(["validate", str(specs), str(job_file)]) == 0
-    assert main(["compile", str(specs), str(job_file), "--out", str(tmp_path / "deploy")]) == 0
+    deploy = str(tmp_path / "deploy")
+    assert main(["compile", str(specs), str(job_file), "--out", deploy, "--target", backend]) == 0
     result = odahu_run(
         tmp_path,
         specs,
@@ -61,6 +64,7 @@ def test_odahu_example_runs_unchanged(tmp_path: Path, s3_server: MotoS3Server, v
         app=EXAMPLE / "predictor",
         secrets=store.secrets,
         extra=["--job-file", str(job_file)],
+        target=backend,
     )
     assert result.code == 0, result.text
     # The job has no requestId: the run's own id names the one request folder.

@@ -1,5 +1,6 @@
-"""Sharded jobs end to end: ``odahu-batch run`` executes the compiled PipelineRun (plan, the shards as
-parallel local processes, merge) against S3 servers on 127.0.0.1 (moto; rclone serve s3 too)."""
+"""Sharded jobs end to end: ``odahu-batch run`` executes the compiled PipelineRun, or the Argo Workflow's
+dag (plan, the shards as parallel local processes, merge) against S3 servers on 127.0.0.1 (moto; rclone
+serve s3 too)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,30 @@ def seed(store: Store, tmp_path: Path, count: int = FILES) -> None:
     store.upload(EXAMPLE / "model", "models/multiplier")
 
 
-def run_job(tmp_path: Path, store: Store, shards: int, app: Path, rid: str = "req-1") -> Any:
+def run_job(
+    tmp_path: Path,
+    store: Store,
+    shards: int,
+    app: Path,
+    rid: str = "req-1",
+    backend: str = "tekton",
+    settings: dict[str, Any] | None = None,
+) -> Any:
     specs = write_specs(
-        tmp_path / f"specs-{shards}-{rid}", [store], service(), [job(request_id=rid, parallelism=shards)]
+        tmp_path / f"specs-{shards}-{rid}",
+        [store],
+        service(),
+        [job(request_id=rid, parallelism=shards)],
+        settings=settings,
     )
-    return odahu_run(tmp_path, specs, app=app, secrets=store.secrets)
+    return odahu_run(tmp_path, specs, app=app, secrets=store.secrets, target=backend)
+
+
+def fan_out_line(backend: str, shards: int, at_once: int = 8) -> str:
+    """How the run announces its shards: a matrix starts them all, withParam queues them."""
+    if backend == "tekton":
+        return f"task shard: {shards} TaskRuns at once (matrix)"
+    return f"task shard: {shards} pods (withParam), at most {at_once} at once, 2 retries each"
 
 
 def outputs(store: Store, rid: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -65,17 +85,19 @@ def outputs(store: Store, rid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return json_files(tree), manifest
 
 
-def test_one_two_and_four_shards_give_the_same_outputs(tmp_path: Path, s3_server: MotoS3Server) -> None:
+def test_one_two_and_four_shards_give_the_same_outputs(
+    tmp_path: Path, s3_server: MotoS3Server, backend: str
+) -> None:
     store = s3_store(s3_server)
     seed(store, tmp_path)
     results: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     app = app_folder(tmp_path)
     for shards in (1, 2, 4):
-        result = run_job(tmp_path, store, shards, app, rid=f"n{shards}")
+        result = run_job(tmp_path, store, shards, app, rid=f"n{shards}", backend=backend)
         assert result.code == 0, result.text
         results[shards] = outputs(store, f"n{shards}")
         if shards > 1:
-            assert f"task shard: {shards} TaskRuns at once (matrix)" in result.out
+            assert fan_out_line(backend, shards) in result.out
             assert "run succeeded" in result.out
             # The compact view: each shard's end is one line, its steps are not listed one by one.
             shard_lines = [line for line in result.out.splitlines() if line.startswith("  [shard ")]
@@ -96,10 +118,10 @@ def test_one_two_and_four_shards_give_the_same_outputs(tmp_path: Path, s3_server
         assert Counter(e["file"] for e in manifest["outputs"]) == Counter(list(files))
 
 
-def test_more_shards_than_files(tmp_path: Path, s3_server: MotoS3Server) -> None:
+def test_more_shards_than_files(tmp_path: Path, s3_server: MotoS3Server, backend: str) -> None:
     store = s3_store(s3_server)
     seed(store, tmp_path, count=3)
-    result = run_job(tmp_path, store, 8, app_folder(tmp_path))
+    result = run_job(tmp_path, store, 8, app_folder(tmp_path), backend=backend)
     assert result.code == 0, result.text
     files, manifest = outputs(store, "req-1")
     assert len(files) == 3
@@ -109,7 +131,7 @@ def test_more_shards_than_files(tmp_path: Path, s3_server: MotoS3Server) -> None
 
 
 def test_a_failing_shard_fails_the_run_and_a_rerun_completes_it(
-    tmp_path: Path, s3_server: MotoS3Server
+    tmp_path: Path, s3_server: MotoS3Server, backend: str
 ) -> None:
     store = s3_store(s3_server)
     seed(store, tmp_path)
@@ -117,7 +139,7 @@ def test_a_failing_shard_fails_the_run_and_a_rerun_completes_it(
     (app / "predictor.py").rename(app / "multiplier.py")
     (app / "predictor.py").write_text(FLAKY)
     (app / "FAIL").write_text("")
-    failed = run_job(tmp_path, store, 2, app=app)
+    failed = run_job(tmp_path, store, 2, app=app, backend=backend)
     assert failed.code == 1, failed.text
     assert "cannot score request-0003.json" in failed.text
     assert "retry 2 of 2" in failed.out, failed.text  # a shard is retried on its own
@@ -125,11 +147,10 @@ def test_a_failing_shard_fails_the_run_and_a_rerun_completes_it(
     folder = store.files("output/req-1")
     assert "_SUCCESS" not in folder
     assert "_manifest.json" not in folder
-    summary = json.loads((tmp_path / "runs").glob("*/summary.json").__next__().read_text())
-    statuses = {r["task"]: r["status"] for r in summary["taskRuns"] if r["status"] != "succeeded"}
+    statuses = {r["task"]: r["status"] for r in failed.children() if r["status"] != "succeeded"}
     assert statuses == {"shard": "failed", "merge": "skipped"}
     (app / "FAIL").unlink()
-    rerun = run_job(tmp_path, store, 2, app=app)
+    rerun = run_job(tmp_path, store, 2, app=app, backend=backend)
     assert rerun.code == 0, rerun.text
     files, manifest = outputs(store, "req-1")
     assert len(files) == FILES
@@ -177,14 +198,14 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_ctrl_c_stops_every_shard(tmp_path: Path, s3_server: MotoS3Server) -> None:
+def test_ctrl_c_stops_every_shard(tmp_path: Path, s3_server: MotoS3Server, backend: str) -> None:
     store = s3_store(s3_server)
     seed(store, tmp_path)
     app = app_folder(tmp_path, SLOW)
     (app / "pids").mkdir()
     specs = write_specs(tmp_path / "specs", [store], service(), [job(parallelism=2)])
     log = tmp_path / "run.log"
-    proc = start_run(tmp_path, specs, log, app=app, secrets=store.secrets)
+    proc = start_run(tmp_path, specs, log, app=app, secrets=store.secrets, target=backend)
     try:
         wait_until(lambda: proc.poll() is not None or len(list((app / "pids").iterdir())) == 2, 120)
         assert proc.poll() is None, log.read_text()
@@ -196,8 +217,7 @@ def test_ctrl_c_stops_every_shard(tmp_path: Path, s3_server: MotoS3Server) -> No
     assert result.code == 130, result.out
     assert "run interrupted" in result.out
     wait_until(lambda: not any(_alive(pid) for pid in pids), 10)
-    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
-    statuses = sorted((r["task"], r["status"]) for r in summary["taskRuns"])
+    statuses = sorted((r["task"], r["status"]) for r in result.children())
     assert statuses == [
         ("merge", "skipped"),
         ("plan", "succeeded"),
@@ -208,7 +228,7 @@ def test_ctrl_c_stops_every_shard(tmp_path: Path, s3_server: MotoS3Server) -> No
 
 
 def test_a_rejection_is_a_verdict_not_retried_and_reported_in_storage(
-    tmp_path: Path, s3_server: MotoS3Server
+    tmp_path: Path, s3_server: MotoS3Server, backend: str
 ) -> None:
     # Before: validate-input exited 1 in the shard's Task, so the shard was retried twice for the same
     # answer and the merge never ran: the report died with the pod.
@@ -218,11 +238,10 @@ def test_a_rejection_is_a_verdict_not_retried_and_reported_in_storage(
     bad.mkdir()
     (bad / "bad.json").write_bytes(b'{"inputs": "not a list"}')
     store.upload(bad, "input")
-    failed = run_job(tmp_path, store, 2, app_folder(tmp_path))
+    failed = run_job(tmp_path, store, 2, app_folder(tmp_path), backend=backend)
     assert failed.code == 1, failed.text
     assert "retry" not in failed.out, failed.text
-    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
-    statuses = {r["task"]: r["status"] for r in summary["taskRuns"] if r["status"] != "succeeded"}
+    statuses = {r["task"]: r["status"] for r in failed.children() if r["status"] != "succeeded"}
     assert statuses == {"merge": "failed"}
     tree = store.tree("output/req-1")
     assert tree["_rejected/input/bad.json"] == b'{"inputs": "not a list"}'
@@ -231,3 +250,40 @@ def test_a_rejection_is_a_verdict_not_retried_and_reported_in_storage(
     assert [entry["file"] for entry in report["files"]] == ["bad.json"]
     assert json.loads(tree["_manifest.json"])["rejected"]["input"] == ["bad.json"]
     assert "_SUCCESS" not in tree
+
+
+# A predictor that records when it ran (start and end, wall clock) beside itself, then scores as usual.
+TIMED = """\
+import json, os, runpy, sys, time
+app = os.path.dirname(os.path.abspath(__file__))
+start = time.time()
+time.sleep(1.0)
+try:
+    runpy.run_path(os.path.join(app, "multiplier.py"), run_name="__main__")
+finally:
+    with open(os.path.join(app, "spans", str(os.getpid())), "w") as fh:
+        json.dump([start, time.time()], fh)
+"""
+
+
+def test_argo_queues_shards_beyond_max_parallel_shards(tmp_path: Path, s3_server: MotoS3Server) -> None:
+    """Argo's template parallelism queues pods (argo-workflows docs/parallelism.md): a job of 4 shards
+    under ``maxParallelShards: 2`` keeps its 4 shards, and no more than 2 predictors run at once."""
+    store = s3_store(s3_server)
+    seed(store, tmp_path)
+    app = app_folder(tmp_path)
+    (app / "predictor.py").rename(app / "multiplier.py")
+    (app / "predictor.py").write_text(TIMED)
+    (app / "spans").mkdir()
+    settings = {"maxParallelShards": 2}
+    result = run_job(tmp_path, store, 4, app, backend="argo", settings=settings)
+    assert result.code == 0, result.text
+    assert fan_out_line("argo", 4, at_once=2) in result.out
+    files, manifest = outputs(store, "req-1")
+    assert len(files) == FILES
+    assert manifest["shards"] == 4
+    assert len(json.loads(store.tree("output/req-1/_shards")["partition.json"])["files"]) == FILES
+    spans = [json.loads(p.read_text()) for p in (app / "spans").iterdir()]
+    assert len(spans) == 4
+    most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert most <= 2, spans

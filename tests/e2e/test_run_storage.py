@@ -1,5 +1,6 @@
 """``odahu-batch run`` end to end: real rclone against a local folder, S3 (moto), Azure Blob (Azurite) and
-GCS (gcp-storage-emulator) on 127.0.0.1, with the multiplier example's predictor on the host."""
+GCS (gcp-storage-emulator) on 127.0.0.1, with the multiplier example's predictor on the host; each run from
+the Tekton documents and from the Argo ones."""
 
 from __future__ import annotations
 
@@ -65,11 +66,11 @@ def check_success(
     return tree
 
 
-def run_remote_model(tmp_path: Path, store: Store, model: str = "folder") -> None:
+def run_remote_model(tmp_path: Path, store: Store, backend: str, model: str = "folder") -> None:
     model_path = seed(store, tmp_path, model)
     svc = service(model={"remote": {"modelConnection": store.name, "modelPath": model_path}})
     specs = write_specs(tmp_path / "specs", [store], svc, [job()])
-    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path), secrets=store.secrets)
+    result = odahu_run(tmp_path, specs, app=app_folder(tmp_path), secrets=store.secrets, target=backend)
     check_success(store, result.text, result.code)
     assert list(result.statuses()) == STEPS
     assert set(result.statuses().values()) == {"succeeded"}
@@ -81,35 +82,37 @@ def run_remote_model(tmp_path: Path, store: Store, model: str = "folder") -> Non
             assert len(value) < 6 or value not in result.text
 
 
-def test_local_folder_remote_model_folder(tmp_path: Path) -> None:
-    run_remote_model(tmp_path, local_store(tmp_path / "store"))
+def test_local_folder_remote_model_folder(tmp_path: Path, backend: str) -> None:
+    run_remote_model(tmp_path, local_store(tmp_path / "store"), backend)
 
 
-def test_s3_remote_model_folder(tmp_path: Path, s3_server: MotoS3Server) -> None:
-    run_remote_model(tmp_path, s3_store(s3_server))
+def test_s3_remote_model_folder(tmp_path: Path, s3_server: MotoS3Server, backend: str) -> None:
+    run_remote_model(tmp_path, s3_store(s3_server), backend)
 
 
-def test_azure_tar_gz_model(tmp_path: Path, azurite_server: AzuriteServer) -> None:
-    run_remote_model(tmp_path, azure_store(azurite_server), model="tar.gz")
+def test_azure_tar_gz_model(tmp_path: Path, azurite_server: AzuriteServer, backend: str) -> None:
+    run_remote_model(tmp_path, azure_store(azurite_server), backend, model="tar.gz")
 
 
-def test_azure_account_key_remote_model_folder(tmp_path: Path, azurite_server: AzuriteServer) -> None:
+def test_azure_account_key_remote_model_folder(
+    tmp_path: Path, azurite_server: AzuriteServer, backend: str
+) -> None:
     store = azure_store(azurite_server, account_key=True)
-    run_remote_model(tmp_path, store)
+    run_remote_model(tmp_path, store, backend)
     # The key reached rclone from the Secret, never a generated file or the run's logs.
     logs = "".join(p.read_text() for p in (tmp_path / "runs").rglob("logs/*.log"))
     assert "sync-model: fetched data:models/multiplier" in logs
     assert azurite_server.key not in logs
 
 
-def test_gcs_zip_model(tmp_path: Path, gcs_server: GcsEmulator) -> None:
-    run_remote_model(tmp_path, gcs_store(gcs_server), model="zip")
+def test_gcs_zip_model(tmp_path: Path, gcs_server: GcsEmulator, backend: str) -> None:
+    run_remote_model(tmp_path, gcs_store(gcs_server), backend, model="zip")
 
 
-def test_gcs_service_account_key_from_a_secret(tmp_path: Path, gcs_server: GcsEmulator) -> None:
+def test_gcs_service_account_key_from_a_secret(tmp_path: Path, gcs_server: GcsEmulator, backend: str) -> None:
     with HttpSink(response_body=TOKEN_RESPONSE) as tokens:
         account = ServiceAccount(f"{tokens.url}/token")
-        run_remote_model(tmp_path, gcs_store(gcs_server, key_json=account.key_json()))
+        run_remote_model(tmp_path, gcs_store(gcs_server, key_json=account.key_json()), backend)
     # rclone traded the Secret's key for its tokens: each request's JWT is signed by that key.
     assert tokens.requests
     for request in tokens.requests:
@@ -119,8 +122,8 @@ def test_gcs_service_account_key_from_a_secret(tmp_path: Path, gcs_server: GcsEm
         assert "devstorage" in claims["scope"]
 
 
-def test_s3_zip_model(tmp_path: Path, s3_server: MotoS3Server) -> None:
-    run_remote_model(tmp_path, s3_store(s3_server), model="zip")
+def test_s3_zip_model(tmp_path: Path, s3_server: MotoS3Server, backend: str) -> None:
+    run_remote_model(tmp_path, s3_store(s3_server), backend, model="zip")
 
 
 def test_a_corrupt_model_archive_stops_the_run_before_the_predictor(

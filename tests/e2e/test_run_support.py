@@ -246,6 +246,12 @@ class RunResult:
         assert len(found) == 1, found
         return found[0]
 
+    def children(self) -> list[dict[str, Any]]:
+        """A sharded run's pods (a PipelineRun's TaskRuns, a Workflow's pods) from its summary."""
+        summary = self.summary()
+        rows: list[dict[str, Any]] = summary.get("taskRuns") or summary["pods"]
+        return rows
+
     def summary(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.rundir() / "summary.json").read_text())
         return data
@@ -262,8 +268,12 @@ def command(
     app: Path | None = None,
     secrets: Mapping[str, Mapping[str, str]] | None = None,
     extra: Sequence[str] = (),
+    target: str | None = None,
 ) -> list[str]:
+    """``target``: the backend whose documents run (``--target``); None: the specs' own."""
     cmd = [sys.executable, "-m", "compiler.cli", "run", str(specs), "--workdir", str(tmp_path / "runs")]
+    if target is not None:
+        cmd += ["--target", target]
     if job_name is not None:
         cmd += ["--job", job_name]
     if app is not None:
