@@ -25,8 +25,40 @@ _UNIT_NS = {
 }
 _MAX_NS = 2**63 - 1
 
+# Kubernetes name formats (k8s.io/apimachinery pkg/util/validation/validation.go).
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+
+def is_dns_label(value: str) -> bool:
+    """``IsDNS1123Label``."""
+    return len(value) <= 63 and DNS1123_LABEL.fullmatch(value) is not None
+
+
+def is_dns_subdomain(value: str) -> bool:
+    """``IsDNS1123Subdomain``."""
+    return len(value) <= 253 and DNS1123_SUBDOMAIN.fullmatch(value) is not None
+
+
+def is_dns1035_label(value: str) -> bool:
+    """``IsDNS1035Label``: a label that starts with a letter."""
+    return len(value) <= 63 and DNS1035_LABEL.fullmatch(value) is not None
+
+
+def is_qualified_name(value: str) -> bool:
+    """``IsQualifiedName``: ``[prefix/]name``, name <= 63, prefix a DNS subdomain."""
+    prefix, slash, name = value.rpartition("/")
+    if slash and not (prefix and is_dns_subdomain(prefix)):
+        return False
+    return len(name) <= 63 and _QUALIFIED_NAME.fullmatch(name) is not None
+
+
+def is_label_value(value: str) -> bool:
+    """``IsValidLabelValue``: empty, or at most 63 characters of the label format."""
+    return len(value) <= 63 and LABEL_VALUE.fullmatch(value) is not None
 
 
 def parse_duration(text: str) -> int:
@@ -134,7 +166,7 @@ def parse_storage_uri(connection_type: str, uri: str) -> StorageURI:
     if connection_type == "azureblob":
         if uri.startswith("https://") or uri.startswith("http://"):
             host, _, rest = uri.split("://", 1)[1].partition("/")
-            match = AZURE_HOST.match(host)
+            match = AZURE_HOST.fullmatch(host)
             if match is None:
                 raise ValueError(
                     f"invalid azureblob URI {uri!r}: expected {form}; "
@@ -160,6 +192,6 @@ def parse_storage_uri(connection_type: str, uri: str) -> StorageURI:
 def _bucket_and_path(rest: str, connection_type: str, uri: str, form: str) -> StorageURI:
     bucket, _, path = rest.partition("/")
     what = "container" if connection_type == "azureblob" else "bucket"
-    if not bucket or not _BUCKET.match(bucket):
+    if not bucket or not _BUCKET.fullmatch(bucket):
         raise ValueError(f"invalid {connection_type} URI {uri!r}: no valid {what} name; expected {form}")
     return StorageURI(bucket, path.strip("/"))

@@ -33,7 +33,7 @@ def _quantity(value: str) -> str:
 
 
 def _label(value: str) -> str:
-    if len(value) > 63 or not DNS1123_LABEL.match(value):
+    if len(value) > 63 or not DNS1123_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DNS-1123 label: expected at most 63 lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
@@ -44,13 +44,13 @@ def _label(value: str) -> str:
 def _odahu_id(value: str) -> str:
     """ODAHU's id rule (compiler/front/odahu.py ID_PATTERN): a DNS-1123 label that starts with a letter."""
     _label(value)
-    if not ODAHU_ID.match(value):
+    if not ODAHU_ID.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid id: ODAHU ids start with a lower-case letter")
     return value
 
 
 def _subdomain(value: str) -> str:
-    if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
+    if len(value) > 253 or not DNS1123_SUBDOMAIN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid Kubernetes name: expected lower-case letters, digits, '-' and '.'"
         )

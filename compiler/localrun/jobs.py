@@ -56,7 +56,7 @@ def webhook_job(body: str, where: str) -> dict[str, Any]:
             f"{where}: {', '.join(forbidden)} cannot be overridden over the webhook (commit a job for that)"
         )
     ident = data.get("id") or derived_job_id(service, spec)
-    if not isinstance(ident, str) or len(ident) > 63 or not DNS1123_LABEL.match(ident):
+    if not isinstance(ident, str) or len(ident) > 63 or not DNS1123_LABEL.fullmatch(ident):
         raise LocalRunError(
             f"{where}: id {value_repr(ident)} is not a job name: expected at most 63 lower-case letters,"
             " digits and '-', starting and ending with a letter or digit"

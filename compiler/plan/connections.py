@@ -70,7 +70,7 @@ def azure_account_from_endpoint(kind: str, endpoint: str | None) -> str | None:
     if kind != "azureblob" or not endpoint:
         return None
     host, _, rest = endpoint.split("://", 1)[-1].partition("/")
-    if match := AZURE_HOST.match(host.split(":", 1)[0]):
+    if match := AZURE_HOST.fullmatch(host.split(":", 1)[0]):
         return match.group(1)
     return rest.strip("/").split("/", 1)[0] or None
 

@@ -7,7 +7,6 @@ caused the object, so the user knows what to change.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,11 +18,9 @@ from compiler.manifests.parse import OBJECT_MAX, json_size, json_size_bound, par
 from compiler.manifests.render import RenderedDoc
 from compiler.tekton.references import prerequisites
 from compiler.tekton.rules import check_documents
-from compiler.units import DNS1123_SUBDOMAIN
+from compiler.units import DNS1035_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE
 
 TASK_SOFT_MAX = 65_536
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # Rules of the checker that the size and name guards below already report, with a located hint.
 _COVERED = frozenset({"R1", "R2", "L1"})
 NAME_LIMITS = {
@@ -71,8 +68,8 @@ def _name_problem(kind: str, name: str, generated: bool) -> str | None:
         what = "name prefix" if generated else "name"
         return f"{kind} {what} {name!r} has {len(name)} characters, more than the {limit} allowed"
     probe = name + "x" if generated else name
-    pattern = _DNS1035 if kind == "EventListener" else DNS1123_SUBDOMAIN
-    if not pattern.match(probe):
+    pattern = DNS1035_LABEL if kind == "EventListener" else DNS1123_SUBDOMAIN
+    if not pattern.fullmatch(probe):
         return f"{kind} name {name!r} is not a valid Kubernetes name"
     return None
 
@@ -80,7 +77,7 @@ def _name_problem(kind: str, name: str, generated: bool) -> str | None:
 def _labels(kind: str, meta: Mapping[str, Any]) -> list[str]:
     out = []
     for key, value in (meta.get("labels") or {}).items():
-        if len(str(value)) > n.LABEL_VALUE_MAX or not _LABEL_VALUE.match(str(value)):
+        if len(str(value)) > n.LABEL_VALUE_MAX or not LABEL_VALUE.fullmatch(str(value)):
             out.append(f"{kind} label {key}={value!r} is not a valid label value (at most 63 characters)")
     return out
 

@@ -46,7 +46,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from compiler.manifests.violations import Sink, Violation, as_map, as_str, ptr
-from compiler.tekton.rules_base import DNS1035_LABEL_RE, is_dns_subdomain
 from compiler.tekton.rules_pipeline import check_pipeline_spec
 from compiler.tekton.rules_runs import check_pipelinerun, check_taskrun
 from compiler.tekton.rules_task import check_task_spec
@@ -57,6 +56,7 @@ from compiler.tekton.rules_triggers import (
     check_triggerbinding,
     check_triggertemplate,
 )
+from compiler.units import is_dns1035_label, is_dns_subdomain
 
 __all__ = ["MAX_CLIENT_SIDE_APPLY_BYTES", "RULES", "Violation", "check_documents"]
 
@@ -199,7 +199,7 @@ def _check_metadata(kind: str, meta: Mapping[str, Any], sink: Sink) -> None:
         elif len(full) > 63 or not is_dns_subdomain(full):
             sink.add("R1", where, f"{full!r} must be a DNS-1123 subdomain of at most 63 characters")
     elif kind == "EventListener":
-        if len(full) > 60 or not DNS1035_LABEL_RE.fullmatch(full):
+        if len(full) > 60 or not is_dns1035_label(full):
             sink.add(
                 "R2", where, f"{full!r} must be a DNS-1035 label of at most 60 characters (Service el-<name>)"
             )

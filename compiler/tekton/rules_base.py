@@ -12,36 +12,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from compiler import units
 from compiler.manifests.violations import Sink, as_map, maps
+from compiler.units import is_qualified_name
 
 # --- name formats -----------------------------------------------------------------------------------
-
-_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
-DNS_LABEL_RE = re.compile(_DNS_LABEL)
-DNS_SUBDOMAIN_RE = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
-DNS1035_LABEL_RE = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
-_QUALIFIED_NAME_RE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
-LABEL_VALUE_RE = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-
-
-def is_dns_label(value: str) -> bool:
-    return len(value) <= 63 and DNS_LABEL_RE.fullmatch(value) is not None
-
-
-def is_dns_subdomain(value: str) -> bool:
-    return len(value) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(value) is not None
-
-
-def is_qualified_name(value: str) -> bool:
-    """k8s ``validation.IsQualifiedName``: ``[prefix/]name``, name <= 63, prefix a DNS subdomain."""
-    prefix, slash, name = value.rpartition("/")
-    if slash and not (prefix and is_dns_subdomain(prefix)):
-        return False
-    return len(name) <= 63 and _QUALIFIED_NAME_RE.fullmatch(name) is not None
-
-
-def is_label_value(value: str) -> bool:
-    return value == "" or (len(value) <= 63 and LABEL_VALUE_RE.fullmatch(value) is not None)
 
 
 def looks_like_url(value: str) -> bool:
@@ -112,29 +87,21 @@ def result_path_names(value: str) -> Iterator[str]:
 
 # --- Go durations ---------------------------------------------------------------------------------
 
-_DURATION_PART_RE = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds of a Go ``time.ParseDuration`` string, or None if Go would reject it."""
+    """Seconds of a Go ``time.ParseDuration`` string (a sign allowed, as Go allows it), or None if Go
+    would reject it; the units are parsed in one place, ``compiler.units``."""
     if not isinstance(value, str):
         return None
     text, sign = value, 1.0
     if text and text[0] in "+-":
         sign, text = (-1.0 if text[0] == "-" else 1.0), text[1:]
-    if text == "0":
-        return 0.0
-    if not text:
+    if not text or text[0] in "+-":
         return None
-    total, pos = 0.0, 0
-    while pos < len(text):
-        m = _DURATION_PART_RE.match(text, pos)
-        if m is None or m.group(1) in ("", "."):
-            return None
-        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-        pos = m.end()
-    return sign * total
+    try:
+        return sign * units.parse_duration(text) / 1e9
+    except ValueError:
+        return None
 
 
 def check_duration(value: Any, path: str, sink: Sink, rule: str) -> float | None:

@@ -17,12 +17,12 @@ from compiler.tekton.rules_base import (
     ParamInfo,
     check_ref,
     declared_params,
-    is_dns_label,
     result_type,
     supplied_params,
 )
 from compiler.tekton.rules_params import check_param_specs, check_param_usage, check_supplied_params
 from compiler.tekton.rules_task import check_task_spec
+from compiler.units import is_dns_label
 
 PIPELINE_CONTEXT = frozenset(
     {"pipelineRun.name", "pipelineRun.namespace", "pipelineRun.uid", "pipeline.name", "pipelineTask.retries"}

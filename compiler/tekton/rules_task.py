@@ -28,11 +28,11 @@ from compiler.tekton.rules_base import (
     check_duration,
     check_ref,
     declared_params,
-    is_dns_label,
     result_path_names,
     result_type,
 )
 from compiler.tekton.rules_params import check_param_specs, check_param_usage
+from compiler.units import is_dns_label
 
 TASK_CONTEXT = frozenset(
     {"taskRun.name", "taskRun.namespace", "taskRun.uid", "task.name", "task.retry-count"}

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from compiler.manifests.violations import Sink, as_list, as_map, as_str, duplicates, maps, walk_strings
-from compiler.tekton.rules_base import TT_PARAM_RE, is_label_value
+from compiler.tekton.rules_base import TT_PARAM_RE
 from compiler.tekton.rules_runs import check_pipelinerun, check_taskrun
+from compiler.units import is_label_value
 
 # S2: fields where a raw, attacker-controlled value must never land.
 _TT_FORBIDDEN_FIELDS = frozenset(
