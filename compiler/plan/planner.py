@@ -13,7 +13,7 @@ from compiler import naming as n
 from compiler.diagnostics import CompileError, Diagnostic, Location, sort_diagnostics
 from compiler.front.project import Job, Project, Service
 from compiler.front.spec import Source
-from compiler.plan import pipeline as sharding
+from compiler.plan import sharded as sharding
 from compiler.plan.checks import namespace_errors, resource_errors
 from compiler.plan.connections import Connections
 from compiler.plan.model import (

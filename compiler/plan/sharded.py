@@ -38,7 +38,7 @@ from compiler.plan.steps import CONFIG, RCLONE_BIN, RCLONE_BIN_DIR, RCLONE_CONF,
 
 SHARD_RETRIES = 2  # each shard is retried on its own, not the whole sharded run
 # The product's cap on shards, the same as the runtime's (compiler/runtime/_partition.py); a backend
-# checks that it can fan a run out that wide (tests/unit/test_plan_pipeline.py).
+# checks that it can fan a run out that wide (tests/unit/test_plan_sharded.py).
 MAX_SHARDS = 256
 
 FETCH_RCLONE_SCRIPT = """\
