@@ -7,8 +7,8 @@ import yaml
 from compiler import naming as n
 from compiler.manifests.rbac import PolicyRule
 from compiler.plan.model import ResultsDirRef, ShardedRunUidRef
-from compiler.plan.sharded import MAX_SHARDS
 from compiler.plan.planner import plan
+from compiler.plan.sharded import MAX_SHARDS
 from compiler.tekton.mapping import GRANTS, RESULTS_DIR, RUN_KINDS, managed_run, policy_rules
 from compiler.tekton.render import render, tekton_ref
 from compiler.tekton.rules_pipeline import MAX_MATRIX_COMBINATIONS
