@@ -105,9 +105,10 @@ def job_name_in_file(path: Path) -> str:
     return name
 
 
-def taskrun_of_job(docs: Iterable[Doc], job: str) -> str:
-    """The TaskRun compiled for ``job`` (by the job label, or a TaskRun's own name)."""
-    runs = taskruns(docs)
+def run_of_job(runs: Iterable[Doc], job: str) -> str:
+    """The name of the run compiled for ``job`` among ``runs`` (a TaskRun or Workflow of any engine): the
+    one labelled with the job, or named ``job`` itself."""
+    runs = list(runs)
     for run in runs:
         meta = run.get("metadata") or {}
         if (meta.get("labels") or {}).get(LABEL_JOB) == job or meta.get("name") == job:
@@ -120,3 +121,8 @@ def taskrun_of_job(docs: Iterable[Doc], job: str) -> str:
     raise LocalRunError(
         f"no job named {job!r} in the specs (jobs: {listing})" + (f"; {hint}" if hint else "")
     )
+
+
+def taskrun_of_job(docs: Iterable[Doc], job: str) -> str:
+    """The TaskRun compiled for ``job`` (by the job label, or a TaskRun's own name)."""
+    return run_of_job(taskruns(docs), job)

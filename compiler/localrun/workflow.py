@@ -26,6 +26,7 @@ from compiler.localrun import argo
 from compiler.localrun.children import ChildRuns
 from compiler.localrun.errors import LocalRunError
 from compiler.localrun.executor import Executor, Outcome
+from compiler.localrun.jobs import run_of_job
 from compiler.localrun.pipeline import MARKER
 from compiler.localrun.pipeline_report import PipelineReport, TaskRunRecord, write_report
 from compiler.localrun.pod import Doc, Pod, Verbatim
@@ -33,7 +34,6 @@ from compiler.localrun.prepare import Step
 from compiler.localrun.progress import Progress
 from compiler.localrun.rundir import RunDir, clear_keeping_logs
 from compiler.localrun.runner import RunOptions, RunReport, run_pod, signals_interrupt, start_pod
-from compiler.naming import LABEL_JOB
 
 DEADLINE = "the Workflow's activeDeadlineSeconds"
 MAIN = "main"
@@ -49,19 +49,7 @@ def workflows(docs: Iterable[Doc]) -> list[Doc]:
 
 def workflow_of_job(docs: Iterable[Doc], job: str) -> str:
     """The Workflow compiled for ``job`` (by the job label, or a Workflow's own name)."""
-    runs = workflows(docs)
-    for run in runs:
-        meta = run.get("metadata") or {}
-        if (meta.get("labels") or {}).get(LABEL_JOB) == job or meta.get("name") == job:
-            return str(meta["name"])
-    jobs = sorted(
-        {str(((r.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB, "")) for r in runs} - {""}
-    )
-    hint = did_you_mean(job, jobs)
-    listing = ", ".join(jobs) if jobs else "none"
-    raise LocalRunError(
-        f"no job named {job!r} in the specs (jobs: {listing})" + (f"; {hint}" if hint else "")
-    )
+    return run_of_job(workflows(docs), job)
 
 
 @dataclass(frozen=True)
