@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from compiler import naming as n
+from compiler.argo.accounts import grant, token_secret
 from compiler.argo.mapping import (
     EXECUTOR_RULES,
     NO_PATCH,
@@ -30,7 +31,6 @@ from compiler.plan.model import (
     Meta,
     Param,
     Plan,
-    RoleBinding,
     RunPlan,
     RunSpec,
     ShardedJobRun,
@@ -136,11 +136,6 @@ def runs(plan: Plan) -> tuple[Run, ...]:
     return (*single, *sharded)
 
 
-def _executor_binding(namespace: str | None, account: str) -> RoleBinding:
-    meta = Meta(n.ARGO_EXECUTOR_ROLE, namespace, ((n.LABEL_PART_OF, n.PRODUCT),))
-    return RoleBinding(meta, "Role", n.ARGO_EXECUTOR_ROLE, account, namespace or "default")
-
-
 def _objects(plan: Plan) -> Iterator[Item]:
     """(template, kind, name, namespace, origin, context) of every object, in plan order."""
     for cm in plan.runtime:
@@ -154,17 +149,9 @@ def _objects(plan: Plan) -> Iterator[Item]:
         ns, source = a.meta.namespace, a.source
         context = {"meta": a.meta, "pull_secrets": a.image_pull_secrets}
         yield "serviceaccount", "ServiceAccount", a.meta.name, ns, source, context
-        token = Meta(
-            n.argo_token_secret_name(a.meta.name),
-            ns,
-            ((n.LABEL_PART_OF, n.PRODUCT),),
-            (("kubernetes.io/service-account.name", a.meta.name),),
-        )
-        yield "serviceaccounttoken", "Secret", token.name, ns, source, {"meta": token}
-        binding = _executor_binding(ns, a.meta.name)
-        meta = binding.meta
-        yield "role", "Role", meta.name, ns, source, {"meta": meta, "rules": EXECUTOR_RULES}
-        yield "rolebinding", "RoleBinding", binding.meta.name, ns, source, {"b": binding}
+        labels = ((n.LABEL_PART_OF, n.PRODUCT),)
+        yield token_secret(a.meta.name, ns, labels, source)
+        yield from grant(n.ARGO_EXECUTOR_ROLE, a.meta.name, ns, labels, EXECUTOR_RULES, source)
     yield from webhook_documents(plan)
 
 

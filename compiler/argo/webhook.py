@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler import naming as n
+from compiler.argo.accounts import grant, token_secret
 from compiler.argo.expr import literal, parameters, selector
 from compiler.diagnostics import CompileError, Diagnostic, Location
 from compiler.manifests.rbac import PolicyRule
 from compiler.manifests.render import Item
-from compiler.plan.model import Meta, Plan, RoleBinding, WebhookTrigger
+from compiler.plan.model import Meta, Plan, WebhookTrigger
 
 ARGO_GROUP = ("argoproj.io",)
 
@@ -123,13 +124,8 @@ def _account_items(trigger: WebhookTrigger) -> Iterator[Item]:
     account = n.webhook_account_name(trigger.service)
     sa = Meta(account, ns, labels)
     yield "serviceaccount", "ServiceAccount", account, ns, source, {"meta": sa, "pull_secrets": ()}
-    annotations = ((n.ANNOTATION_SERVICE_ACCOUNT_NAME, account),)
-    token = Meta(n.argo_token_secret_name(account), ns, labels, annotations)
-    yield "serviceaccounttoken", "Secret", token.name, ns, source, {"meta": token}
-    role = Meta(account, ns, labels)
-    yield "role", "Role", account, ns, source, {"meta": role, "rules": submit_rules(trigger.service)}
-    bound = RoleBinding(Meta(account, ns, labels), "Role", account, account, ns or "default")
-    yield "rolebinding", "RoleBinding", account, ns, source, {"b": bound}
+    yield token_secret(account, ns, labels, source)
+    yield from grant(account, account, ns, labels, submit_rules(trigger.service), source)
 
 
 def webhook_documents(plan: Plan) -> list[Item]:
