@@ -30,7 +30,7 @@ Upstream: argoproj/argo-workflows v4.1.2 (commit f016ad89eb).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from typing import Literal
 
 from compiler import naming as n
 from compiler.manifests.rbac import PolicyRule
@@ -55,18 +55,9 @@ NO_PATCH = "{}"
 POD_SPEC_PATCH_DOC = (
     "Strategic merge patch of the run's pod (JSON): the job's resources of the user container; {}: none."
 )
-# A pod's containers all read a workflow's run context the same way; the template scope decides how a
-# run param is read (an input parameter inside a template, a workflow parameter in the dag).
-Scope = str  # "template" | "workflow"
-
-
-def ref_in(scope: Scope) -> Callable[[object], object]:
-    """The ``ref`` filter of one scope."""
-
-    def ref(value: object) -> object:
-        return argo_ref(value, scope)
-
-    return ref
+# Where a run param is read: as an input parameter inside a template, as a workflow parameter in the dag
+# that passes it on (templates write ``value | ref('workflow')`` there).
+Scope = Literal["template", "workflow"]
 
 
 def argo_ref(value: object, scope: Scope = "template") -> object:
