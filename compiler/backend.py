@@ -15,6 +15,7 @@ from typing import Any, Literal
 from compiler import argo, tekton
 from compiler.diagnostics import CompileError, Diagnostic, has_errors, sort_diagnostics
 from compiler.front import Project
+from compiler.manifests.guards import unresolved
 from compiler.manifests.references import Prerequisites
 from compiler.manifests.render import RenderedDoc
 from compiler.plan import plan
@@ -31,13 +32,12 @@ class Backend:
 
     render: Callable[[Plan], list[RenderedDoc]]
     check: Callable[[Sequence[RenderedDoc]], tuple[list[dict[str, Any]], list[Diagnostic]]]
-    unresolved: Callable[[Sequence[RenderedDoc], Sequence[Mapping[str, Any]]], list[Diagnostic]]
     prerequisites: Callable[[Sequence[Mapping[str, Any]]], Prerequisites]
 
 
 BACKENDS: dict[Target, Backend] = {
-    "tekton": Backend(tekton.render, tekton.check, tekton.unresolved, tekton.prerequisites),
-    "argo": Backend(argo.render, argo.check, argo.unresolved, argo.prerequisites),
+    "tekton": Backend(tekton.render, tekton.check, tekton.prerequisites),
+    "argo": Backend(argo.render, argo.check, argo.prerequisites),
 }
 
 
@@ -86,8 +86,9 @@ def generate(
     except CompileError as exc:
         return Generated((), (), tuple(sort_diagnostics(exc.diagnostics)))
     objects, found = backend.check(docs)
-    found += backend.unresolved(docs, objects)
+    needs = backend.prerequisites(objects[1:])  # kustomization.yaml first
+    found += unresolved(docs, needs)
     diags = tuple(sort_diagnostics([*planned.diagnostics, *found]))
     if has_errors(diags):
         return Generated((), (), diags)
-    return Generated(tuple(docs), tuple(objects), diags, backend.prerequisites(objects[1:]))
+    return Generated(tuple(docs), tuple(objects), diags, needs)

@@ -1,8 +1,8 @@
 """Checks on the rendered Argo documents, before anything is written.
 
 Each document is parsed back and checked for its size (Argo CD's client-side apply), its names and the
-admission rules of Argo's own validator (``compiler.argo.rules``); the whole tree for references to
-objects it does not emit. Every finding is located at the spec that caused the object.
+admission rules of Argo's own validator (``compiler.argo.rules``); references to objects the tree does not
+emit are ``compiler.manifests.guards.unresolved``. Every finding is located at the spec behind the object.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compiler import naming as n
-from compiler.argo.references import prerequisites
 from compiler.argo.rules import check_documents
 from compiler.argo.webhook import token_warnings
 from compiler.diagnostics import Diagnostic
-from compiler.manifests.guards import located
-from compiler.manifests.guards import unresolved as common_unresolved
+from compiler.manifests.guards import located, too_large
 from compiler.manifests.parse import OBJECT_MAX, json_size, json_size_bound, parse
 from compiler.manifests.render import RenderedDoc
 
@@ -28,15 +26,7 @@ NAME_LIMITS = {"Workflow": n.NAME_MAX, "WorkflowTemplate": n.NAME_MAX, "Workflow
 def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
     if json_size_bound(doc.text) <= OBJECT_MAX or (size := json_size(obj)) <= OBJECT_MAX:
         return []
-    return [
-        Diagnostic(
-            "E404",
-            f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
-            "of Argo CD's client-side apply",
-            located(doc),
-            hint="make the spec smaller (fewer or shorter values), or split it",
-        )
-    ]
+    return [too_large(doc, size)]
 
 
 def _names(doc: RenderedDoc) -> list[Diagnostic]:
@@ -76,8 +66,3 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
             )
         )
     return objects, diags
-
-
-def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
-    """E408 for this backend's references (see ``compiler.manifests.guards.unresolved``)."""
-    return common_unresolved(docs, objects, prerequisites)

@@ -3,11 +3,10 @@ a tree references no object it neither emits nor may expect in the cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from compiler import naming as n
 from compiler.diagnostics import Diagnostic, Location
+from compiler.manifests.parse import OBJECT_MAX
 from compiler.manifests.references import Prerequisites
 from compiler.manifests.render import RenderedDoc
 
@@ -18,15 +17,21 @@ def located(doc: RenderedDoc) -> Location:
     return Location(o.file, o.line, o.col) if o is not None else Location(doc.path)
 
 
-def unresolved(
-    docs: Sequence[RenderedDoc],
-    objects: Sequence[Mapping[str, Any]],
-    prerequisites: Callable[[Sequence[Mapping[str, Any]]], Prerequisites],
-) -> list[Diagnostic]:
-    """E408: a reference to an object the tree neither emits nor may take as a prerequisite fails every
-    run that follows it, for good (the backend's ``prerequisites`` says which kinds must be emitted)."""
+def too_large(doc: RenderedDoc, size: int) -> Diagnostic:
+    """E404: a document of ``size`` bytes, over what Argo CD's client-side apply keeps."""
+    return Diagnostic(
+        "E404",
+        f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
+        "of Argo CD's client-side apply",
+        located(doc),
+        hint="make the spec smaller (fewer or shorter values), or split it",
+    )
+
+
+def unresolved(docs: Sequence[RenderedDoc], found: Prerequisites) -> list[Diagnostic]:
+    """E408: a reference to an object the tree neither emits nor may take as a prerequisite (``found``,
+    a backend's ``prerequisites`` of ``docs``) fails every run that follows it, for good."""
     where = {(d.kind, d.namespace, d.name): d for d in docs}
-    found = prerequisites(objects[1:] if docs and docs[0].path == n.KUSTOMIZATION else objects)
     return [
         Diagnostic(
             "E408",

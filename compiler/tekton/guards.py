@@ -12,11 +12,9 @@ from typing import Any
 
 from compiler import naming as n
 from compiler.diagnostics import Diagnostic
-from compiler.manifests.guards import located
-from compiler.manifests.guards import unresolved as common_unresolved
+from compiler.manifests.guards import located, too_large
 from compiler.manifests.parse import OBJECT_MAX, json_size, json_size_bound, parse
 from compiler.manifests.render import RenderedDoc
-from compiler.tekton.references import prerequisites
 from compiler.tekton.rules import check_documents
 from compiler.units import DNS1035_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE
 
@@ -39,15 +37,7 @@ def _size(doc: RenderedDoc, obj: Mapping[str, Any]) -> list[Diagnostic]:
         return []
     size = json_size(obj)
     if size > OBJECT_MAX:
-        return [
-            Diagnostic(
-                "E404",
-                f"{doc.kind} {doc.name!r} would be {size} bytes, over the {OBJECT_MAX}-byte limit "
-                "of Argo CD's client-side apply",
-                located(doc),
-                hint="make the spec smaller (fewer or shorter values), or split it",
-            )
-        ]
+        return [too_large(doc, size)]
     if size > TASK_SOFT_MAX and doc.kind == "Task":
         return [
             Diagnostic(
@@ -126,8 +116,3 @@ def check(docs: Sequence[RenderedDoc]) -> tuple[list[dict[str, Any]], list[Diagn
         diags += _names(doc, obj)
         diags += _rules(doc, obj)
     return objects, diags
-
-
-def unresolved(docs: Sequence[RenderedDoc], objects: Sequence[Mapping[str, Any]]) -> list[Diagnostic]:
-    """E408 for this backend's references (see ``compiler.manifests.guards.unresolved``)."""
-    return common_unresolved(docs, objects, prerequisites)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from compiler.cli import main
+from compiler.manifests.guards import unresolved
 from compiler.manifests.references import Ref
 from compiler.plan.planner import plan
 from compiler.tekton import guards
@@ -68,7 +69,7 @@ def test_a_missing_service_account_is_e408_at_the_spec_of_the_run() -> None:
     ]
     objects, found = guards.check(docs)
     assert found == []
-    diags = guards.unresolved(docs, objects)
+    diags = unresolved(docs, prerequisites(objects[1:]))
     assert diags
     assert {d.code for d in diags} == {"E408"}
     assert all("ServiceAccount 'odahu-batch-runner'" in d.message for d in diags)
