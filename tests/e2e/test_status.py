@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import pytest
 import yaml
 
 from compiler.cli import main
+from tests.e2e.status_support import status_json as _status
 from tests.e2e.test_run_support import Store, job, s3_store, service, write_specs
 from tests.support.kube_api import KubeApiServer
 from tests.support.servers import MotoS3Server
@@ -95,26 +95,8 @@ JOB_LABELS = {**LABELS, "batch.odahu.org/job": "job-1"}
 
 
 @pytest.fixture
-def store(s3_server: MotoS3Server) -> Store:
-    return s3_store(s3_server)
-
-
-@pytest.fixture
 def specs(tmp_path: Path, store: Store) -> Path:
     return write_specs(tmp_path / "specs", [store], service(), [job("job-1", "req-1")])
-
-
-@pytest.fixture
-def secrets(tmp_path: Path, store: Store) -> Path:
-    path = tmp_path / "secrets.yaml"
-    path.write_text(json.dumps(store.secrets), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[KubeApiServer]:
-    with KubeApiServer() as server:
-        yield server
 
 
 def _upload_run(tmp_path: Path, store: Store, rid: str, *, success: bool = True) -> None:
@@ -135,12 +117,6 @@ def _upload_run(tmp_path: Path, store: Store, rid: str, *, success: bool = True)
     if success:
         (folder / "_SUCCESS").write_text("", encoding="utf-8")
     store.upload(folder, f"output/{rid}")
-
-
-def _status(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main(["status", *args, "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)
 
 
 def test_storage_of_a_finished_run(

@@ -16,7 +16,6 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +24,14 @@ import pytest
 from compiler.cli import main
 from compiler.pipeline import generate_documents
 from compiler.status.argo import fnv32a
-from tests.e2e.test_run_support import Store, job, s3_store, service, write_specs
+from tests.e2e.status_support import status_json as _status
+from tests.e2e.test_run_support import Store, job, service, write_specs
 from tests.support.kube_api import KubeApiServer
-from tests.support.servers import MotoS3Server
 
 pytestmark = pytest.mark.e2e
 
 NS = "odahu-batch"
 SELECTOR = "labelSelector=batch.odahu.org/service=multiplier,batch.odahu.org/job=job-1"
-
-
-@pytest.fixture
-def store(s3_server: MotoS3Server) -> Store:
-    return s3_store(s3_server)
 
 
 @pytest.fixture
@@ -52,19 +46,6 @@ def specs(tmp_path: Path, store: Store) -> Path:
 def sharded_specs(tmp_path: Path, store: Store) -> Path:
     jobs = [job("job-1", "req-1", parallelism=2)]
     return write_specs(tmp_path / "sharded", [store], service(), jobs, settings={"backend": "argo"})
-
-
-@pytest.fixture
-def secrets(tmp_path: Path, store: Store) -> Path:
-    path = tmp_path / "secrets.json"
-    path.write_text(json.dumps(store.secrets), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def api() -> Iterator[KubeApiServer]:
-    with KubeApiServer() as server:
-        yield server
 
 
 def compiled_workflow(specs: Path) -> dict[str, Any]:
@@ -110,12 +91,6 @@ def single_run(workflow: dict[str, Any], phase: str, pod_phase: str, message: st
     if message:
         status["message"] = message
     return workflow | {"status": status}
-
-
-def _status(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main(["status", *args, "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)
 
 
 def _upload_run(tmp_path: Path, store: Store, rid: str) -> None:
