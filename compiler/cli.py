@@ -36,9 +36,9 @@ COMMANDS: dict[str, str] = {
     "validate": "Load, validate and resolve specs and print diagnostics.",
     "schema": "Print the JSON Schema of the spec kinds (for editors).",
     "crds": "Write the CustomResourceDefinitions of the spec kinds.",
-    "compile": "Compile specs into a Tekton tree (kustomization) for Argo CD.",
+    "compile": "Compile specs into a Tekton or Argo Workflows tree (kustomization) for Argo CD.",
     "graph": "Draw a service's run (steps, images, volumes, credentials) as a Mermaid flowchart.",
-    "run": "Run one job on this machine from its compiled Tekton documents.",
+    "run": "Run one job on this machine from its compiled Tekton or Argo documents.",
     "status": "Show where a job's run stands, from its output storage and from the cluster.",
     "import": "Turn an ODAHU export into specs, and its credentials into Secrets kept out of Git.",
 }
@@ -106,7 +106,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> tuple[Parser, dict[str, Parser]]:
-    parser = Parser(prog="odahu-batch", description="Batch inference on Tekton, GitOps style.")
+    parser = Parser(
+        prog="odahu-batch", description="Batch inference on Tekton or Argo Workflows, GitOps style."
+    )
     parser.add_argument("--version", action="version", version=f"odahu-batch {_version()}")
     subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     by_name: dict[str, Parser] = {}
